@@ -1,0 +1,379 @@
+//! # factlab-cabi: the kernel behind a plain C ABI
+//!
+//! Python's foreign-function interfaces (ctypes, cffi) and Cython do not speak
+//! Rust: they speak C. This crate puts [`factlab_core`] behind five C
+//! functions, two structs and a few `#define`s, and cbindgen writes the C
+//! header from this very file (`include/factlab.h`, and
+//! `include/factlab_cdef.h` for cffi's `cdef`; `just header` regenerates both,
+//! `cargo test` fails when they are stale).
+//!
+//! Three rules make a C ABI safe to call from anywhere:
+//!
+//! 1. **Only C types cross.** Integers of a fixed width, `#[repr(C)]` structs
+//!    and raw pointers. No `Vec`, no `Result`, no `u128` (C has none: it
+//!    crosses as a [`FactlabU128`] of two words). Errors are status codes.
+//! 2. **Nothing unwinds across `extern "C"`.** A Rust panic that reached a C
+//!    caller would be undefined behaviour (today's Rust aborts the process
+//!    instead). Every entry that can reach the kernel runs it inside
+//!    [`std::panic::catch_unwind`] and turns a panic into [`FACTLAB_PANIC`].
+//!    The workspace builds with `panic = "unwind"` for exactly this reason:
+//!    with `panic = "abort"` there would be nothing to catch.
+//! 3. **Whoever allocates, frees.** A big result is a buffer that Rust's
+//!    allocator made. The caller must give it back to Rust
+//!    ([`factlab_big_free`]), never to C's `free()`: the two allocators need
+//!    not be the same.
+//!
+//! ```c
+//! FactlabBig big;
+//! if (factlab_factorial(1000, &big) == FACTLAB_OK) {
+//!     /* use big.limbs[0 .. big.len) */
+//!     factlab_big_free(&big); /* now big == {NULL, 0} */
+//! }
+//! ```
+
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs)]
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::ptr;
+
+use factlab_core::{Error, Factorial};
+
+// --- status codes and bounds: each becomes a `#define` in the header ---------
+
+/// Status: success; for `factlab_factorial`, `*out` now holds the result.
+pub const FACTLAB_OK: i32 = 0;
+/// Status: `n > FACTLAB_MAX_N`; nothing was allocated, `*out` is `{NULL, 0}`.
+pub const FACTLAB_TOO_LARGE: i32 = 1;
+/// Status: the kernel panicked; the panic was caught at the boundary, nothing
+/// was allocated, `*out` is `{NULL, 0}`.
+pub const FACTLAB_PANIC: i32 = 2;
+/// Status: the `out` pointer was NULL; nothing was computed.
+pub const FACTLAB_NULL_POINTER: i32 = 3;
+/// The largest `n` that `factlab_factorial` accepts.
+pub const FACTLAB_MAX_N: u64 = 100000000;
+/// From this `n` on a computation takes long enough for a caller to release
+/// its locks (Python's GIL) around the call; below it, don't bother.
+pub const FACTLAB_EXPENSIVE_N: u64 = 1000;
+
+// cbindgen reads literals, not paths into another crate, so the two bounds are
+// spelled out above; these checks keep them equal to the kernel's at compile
+// time.
+const _: () = assert!(FACTLAB_MAX_N == factlab_core::MAX_N);
+const _: () = assert!(FACTLAB_EXPENSIVE_N == factlab_core::EXPENSIVE_N);
+
+// --- the two structs ------------------------------------------------------------
+
+/// An unsigned 128-bit integer as two 64-bit words (C has no portable
+/// 128-bit type). Returned by value: nothing to free.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FactlabU128 {
+    /// The low 64 bits.
+    pub lo: u64,
+    /// The high 64 bits.
+    pub hi: u64,
+}
+
+/// A big number: `len` little-endian 64-bit limbs (`limbs[0]` is the least
+/// significant word; the last one is not zero).
+///
+/// Ownership: the LIBRARY allocates `limbs` (in `factlab_factorial`); the
+/// CALLER owns them from then on and must give them back with
+/// `factlab_big_free`, exactly once, never with C's `free()`.
+/// `{NULL, 0}` is the empty value: it owns nothing.
+#[repr(C)]
+#[derive(Debug)]
+pub struct FactlabBig {
+    /// The limbs, least significant first; NULL when empty.
+    pub limbs: *mut u64,
+    /// The number of limbs; 0 when empty.
+    pub len: usize,
+}
+
+impl FactlabBig {
+    /// The empty value, `{NULL, 0}`: owns nothing, safe to free.
+    const EMPTY: FactlabBig = FactlabBig {
+        limbs: ptr::null_mut(),
+        len: 0,
+    };
+
+    /// Hands the limbs over to C. A boxed slice, unlike a `Vec`, has no
+    /// spare capacity to remember: `(pointer, len)` is all that
+    /// [`factlab_big_free`] needs to rebuild it.
+    fn from_limbs(limbs: Box<[u64]>) -> FactlabBig {
+        let len = limbs.len();
+        // into_raw: Rust stops managing the buffer; C now owns it.
+        let limbs = Box::into_raw(limbs).cast::<u64>();
+        FactlabBig { limbs, len }
+    }
+}
+
+// --- the scalar crossings: no pointer, no allocation ------------------------
+
+/// `n!` if `n <= 20`, else 0 (0 is never a factorial). No other check and
+/// nothing to free: the bare crossing that benchmarks time.
+#[no_mangle]
+pub extern "C" fn factlab_factorial_u64(n: u64) -> u64 {
+    // A table lookup: it cannot panic, and the optimiser proves it, so this
+    // catch_unwind compiles to nothing. It is there so that the rule "every
+    // entry catches panics" has no exception to remember.
+    catch_unwind(|| factlab_core::factorial_u64(n)).map_or(0, |v| v.unwrap_or(0))
+}
+
+/// `n!` if `n <= 34`, else `{0, 0}`. Returned by value: nothing to free.
+#[no_mangle]
+pub extern "C" fn factlab_factorial_u128(n: u64) -> FactlabU128 {
+    let v = catch_unwind(|| factlab_core::factorial_u128(n)).map_or(0, |v| v.unwrap_or(0));
+    FactlabU128 {
+        lo: v as u64,
+        hi: (v >> 64) as u64,
+    }
+}
+
+// --- the general entry: any n, status code, out-parameter ---------------------
+
+/// Computes `n!` for any `n <= FACTLAB_MAX_N` into `*out`.
+///
+/// Returns `FACTLAB_OK`, and then the CALLER owns `out->limbs` and must
+/// release them with `factlab_big_free(out)`. On any other status
+/// (`FACTLAB_TOO_LARGE`, `FACTLAB_PANIC`) `*out` is `{NULL, 0}` and nothing was
+/// allocated; `FACTLAB_NULL_POINTER` when `out` is NULL.
+///
+/// `*out` is overwritten, not freed: free a previous result first.
+/// Takes seconds for the largest `n`; it holds no lock of its own, so it may
+/// run on many threads at once.
+///
+/// # Safety
+///
+/// `out` is NULL or points to memory writable as a `FactlabBig`.
+#[no_mangle]
+pub unsafe extern "C" fn factlab_factorial(n: u64, out: *mut FactlabBig) -> i32 {
+    // SAFETY: forwarded from this function's contract.
+    unsafe { boundary(out, || factlab_core::factorial(n)) }
+}
+
+/// Test-only: drives a deliberate panic of the kernel through the same
+/// boundary as `factlab_factorial`. Returns `FACTLAB_PANIC` with
+/// `*out == {NULL, 0}`, and the process goes on (the panic message is printed
+/// on stderr by Rust's panic hook). `FACTLAB_NULL_POINTER` when `out` is NULL.
+///
+/// # Safety
+///
+/// `out` is NULL or points to memory writable as a `FactlabBig`.
+#[no_mangle]
+pub unsafe extern "C" fn factlab_debug_panic(out: *mut FactlabBig) -> i32 {
+    // SAFETY: forwarded from this function's contract.
+    unsafe { boundary(out, factlab_core::testing::deliberate_panic) }
+}
+
+/// Gives limbs from `factlab_factorial` back to the library, then sets
+/// `*big = {NULL, 0}`, so that a second call is a harmless no-op.
+/// NULL and `{NULL, 0}` are no-ops too.
+///
+/// # Safety
+///
+/// `big` is NULL, or points to a `FactlabBig` that is `{NULL, 0}` or that
+/// `factlab_factorial` filled and nobody freed since (not a copy of one that
+/// was freed through another pointer).
+#[no_mangle]
+pub unsafe extern "C" fn factlab_big_free(big: *mut FactlabBig) {
+    if big.is_null() {
+        return;
+    }
+    // SAFETY: `big` is non-null and valid for reads and writes (contract).
+    let FactlabBig { limbs, len } = unsafe { ptr::replace(big, FactlabBig::EMPTY) };
+    if !limbs.is_null() {
+        // SAFETY: (limbs, len) came from `Box::into_raw` of a `Box<[u64]>` of
+        // exactly `len` elements (`FactlabBig::from_limbs`) and was not freed
+        // since (contract). Rebuilding the box and dropping it hands the
+        // buffer back to the allocator that made it. Freeing never panics.
+        drop(unsafe { Box::from_raw(ptr::slice_from_raw_parts_mut(limbs, len)) });
+    }
+}
+
+/// The one boundary between C and the kernel: validates `out`, runs `compute`
+/// inside `catch_unwind`, and turns its outcome into a status code and `*out`.
+///
+/// # Safety
+///
+/// `out` is NULL or valid for writes of a `FactlabBig`.
+unsafe fn boundary(
+    out: *mut FactlabBig,
+    compute: impl FnOnce() -> Result<Factorial, Error>,
+) -> i32 {
+    if out.is_null() {
+        return FACTLAB_NULL_POINTER;
+    }
+    // AssertUnwindSafe: `compute` shares no state with the caller that a
+    // panic could leave half-updated; the kernel is pure.
+    let (status, big) = match catch_unwind(AssertUnwindSafe(compute)) {
+        Ok(Ok(f)) => (FACTLAB_OK, FactlabBig::from_limbs(into_limbs(f))),
+        Ok(Err(Error::TooLarge { .. })) => (FACTLAB_TOO_LARGE, FactlabBig::EMPTY),
+        // The payload (the panic message) is dropped here, inside Rust.
+        Err(_payload) => (FACTLAB_PANIC, FactlabBig::EMPTY),
+    };
+    // `write`, not `*out = ..`: the caller's struct may be uninitialised, and
+    // there is nothing in it to drop.
+    // SAFETY: `out` is non-null and valid for writes (contract).
+    unsafe { out.write(big) };
+    status
+}
+
+/// Every shape of the result as limbs: one word for n <= 20, two up to 34.
+fn into_limbs(f: Factorial) -> Box<[u64]> {
+    match f {
+        Factorial::U64(v) => Box::new([v]),
+        // 21! > 2^64, so the high word is never zero: no trailing zero limb.
+        Factorial::U128(v) => Box::new([v as u64, (v >> 64) as u64]),
+        Factorial::Limbs(limbs) => limbs.into_boxed_slice(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 25! = 15511210043330985984000000 = 0x0000_0000_000C_D4A0_619F_B090_7BC0_0000
+    const F25: u128 = 15_511_210_043_330_985_984_000_000;
+
+    fn limbs(big: &FactlabBig) -> &[u64] {
+        // SAFETY: `big` came from factlab_factorial with FACTLAB_OK.
+        unsafe { std::slice::from_raw_parts(big.limbs, big.len) }
+    }
+
+    fn compute(n: u64) -> (i32, FactlabBig) {
+        let mut out = FactlabBig {
+            limbs: ptr::dangling_mut(),
+            len: 12345,
+        };
+        // SAFETY: `out` is a valid FactlabBig.
+        let status = unsafe { factlab_factorial(n, &mut out) };
+        (status, out)
+    }
+
+    #[test]
+    fn u64_crossing() {
+        assert_eq!(factlab_factorial_u64(0), 1);
+        assert_eq!(factlab_factorial_u64(1), 1);
+        assert_eq!(factlab_factorial_u64(20), 2_432_902_008_176_640_000);
+        assert_eq!(factlab_factorial_u64(21), 0);
+        assert_eq!(factlab_factorial_u64(u64::MAX), 0);
+    }
+
+    #[test]
+    fn u128_crossing() {
+        assert_eq!(factlab_factorial_u128(0), FactlabU128 { lo: 1, hi: 0 });
+        let v = factlab_factorial_u128(25);
+        assert_eq!(u128::from(v.lo) | (u128::from(v.hi) << 64), F25);
+        let v = factlab_factorial_u128(34);
+        assert_eq!(
+            u128::from(v.lo) | (u128::from(v.hi) << 64),
+            factlab_core::factorial_u128(34).unwrap()
+        );
+        assert_eq!(factlab_factorial_u128(35), FactlabU128 { lo: 0, hi: 0 });
+        assert_eq!(
+            factlab_factorial_u128(u64::MAX),
+            FactlabU128 { lo: 0, hi: 0 }
+        );
+    }
+
+    #[test]
+    fn factorial_every_shape() {
+        for n in [0, 1, 20, 21, 25, 34, 35, 1000] {
+            let (status, mut out) = compute(n);
+            assert_eq!(status, FACTLAB_OK, "n = {n}");
+            let expected = factlab_core::factorial(n).unwrap();
+            assert_eq!(
+                factlab_core::limbs_le_bytes(limbs(&out)),
+                expected.le_bytes(),
+                "n = {n}"
+            );
+            assert_ne!(
+                *limbs(&out).last().unwrap(),
+                0,
+                "n = {n}: trailing zero limb"
+            );
+            // SAFETY: `out` holds a result nobody freed.
+            unsafe { factlab_big_free(&mut out) };
+            assert!(out.limbs.is_null());
+            assert_eq!(out.len, 0);
+        }
+    }
+
+    #[test]
+    fn factorial_25_limbs() {
+        let (status, mut out) = compute(25);
+        assert_eq!(status, FACTLAB_OK);
+        assert_eq!(limbs(&out), [F25 as u64, (F25 >> 64) as u64]);
+        // SAFETY: `out` holds a result nobody freed.
+        unsafe { factlab_big_free(&mut out) };
+    }
+
+    #[test]
+    fn too_large_allocates_nothing() {
+        for n in [FACTLAB_MAX_N + 1, u64::MAX] {
+            let (status, out) = compute(n);
+            assert_eq!(status, FACTLAB_TOO_LARGE);
+            assert!(out.limbs.is_null());
+            assert_eq!(out.len, 0);
+        }
+    }
+
+    #[test]
+    fn null_out_pointer() {
+        // SAFETY: NULL is allowed.
+        unsafe {
+            assert_eq!(factlab_factorial(5, ptr::null_mut()), FACTLAB_NULL_POINTER);
+            assert_eq!(factlab_debug_panic(ptr::null_mut()), FACTLAB_NULL_POINTER);
+        }
+    }
+
+    #[test]
+    fn panic_becomes_a_status() {
+        let mut out = FactlabBig {
+            limbs: ptr::dangling_mut(),
+            len: 7,
+        };
+        // SAFETY: `out` is a valid FactlabBig.
+        let status = unsafe { factlab_debug_panic(&mut out) };
+        assert_eq!(status, FACTLAB_PANIC);
+        assert!(out.limbs.is_null());
+        assert_eq!(out.len, 0);
+        // The boundary still works after a panic.
+        let (status, mut out) = compute(30);
+        assert_eq!(status, FACTLAB_OK);
+        // SAFETY: `out` holds a result nobody freed.
+        unsafe { factlab_big_free(&mut out) };
+    }
+
+    #[test]
+    fn free_null_empty_and_twice() {
+        // SAFETY: NULL, {NULL, 0} and an already freed (reset) value are all
+        // allowed.
+        unsafe {
+            factlab_big_free(ptr::null_mut());
+            let mut empty = FactlabBig::EMPTY;
+            factlab_big_free(&mut empty);
+            assert!(empty.limbs.is_null());
+            let (_, mut out) = compute(100);
+            factlab_big_free(&mut out);
+            factlab_big_free(&mut out);
+            assert!(out.limbs.is_null());
+            assert_eq!(out.len, 0);
+        }
+    }
+
+    #[test]
+    fn constants_match_the_kernel() {
+        assert_eq!(FACTLAB_MAX_N, factlab_core::MAX_N);
+        assert_eq!(FACTLAB_EXPENSIVE_N, factlab_core::EXPENSIVE_N);
+        let codes = [
+            FACTLAB_OK,
+            FACTLAB_TOO_LARGE,
+            FACTLAB_PANIC,
+            FACTLAB_NULL_POINTER,
+        ];
+        assert_eq!(codes, [0, 1, 2, 3]);
+    }
+}

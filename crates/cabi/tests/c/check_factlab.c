@@ -1,0 +1,176 @@
+/*
+ * check_factlab.c: the C ABI of factlab, exercised from C, as a C user would.
+ *
+ * Built and run by tests/c_program.rs (`cargo test -p factlab-cabi`), linked
+ * against the static library libfactlab_cabi.a; `just check-memory` runs the
+ * same binary under valgrind to prove that every buffer the library hands out
+ * comes back, and that nothing reads or writes out of bounds.
+ *
+ * Prints one line per failed check and a summary; exits 1 on any failure.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "factlab.h"
+
+static int passed = 0;
+static int failed = 0;
+
+#define CHECK(cond)                                                             \
+    do {                                                                        \
+        if (cond) {                                                             \
+            passed++;                                                           \
+        } else {                                                                \
+            failed++;                                                           \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__,  \
+                    #cond);                                                     \
+        }                                                                       \
+    } while (0)
+
+/* A FactlabBig full of garbage, to see that the library overwrites it. */
+static FactlabBig garbage(void) {
+    FactlabBig big;
+    memset(&big, 0xA5, sizeof big);
+    return big;
+}
+
+static int is_empty(const FactlabBig *big) {
+    return big->limbs == NULL && big->len == 0;
+}
+
+/* The number of significant bits of a little-endian limb array. */
+static uint64_t bit_length(const FactlabBig *big) {
+    uint64_t top;
+    uint64_t bits;
+    if (big->len == 0) {
+        return 0;
+    }
+    top = big->limbs[big->len - 1];
+    bits = (uint64_t)(big->len - 1) * 64;
+    while (top != 0) {
+        bits++;
+        top >>= 1;
+    }
+    return bits;
+}
+
+static void check_scalar_crossings(void) {
+    FactlabU128 wide;
+
+    CHECK(factlab_factorial_u64(0) == 1);
+    CHECK(factlab_factorial_u64(1) == 1);
+    CHECK(factlab_factorial_u64(20) == UINT64_C(2432902008176640000));
+    CHECK(factlab_factorial_u64(21) == 0); /* 21! does not fit: 0, not a wrapped value */
+    CHECK(factlab_factorial_u64(UINT64_MAX) == 0);
+
+    wide = factlab_factorial_u128(25);
+    CHECK(wide.lo == UINT64_C(0x619FB0907BC00000) && wide.hi == UINT64_C(0xCD4A0));
+    wide = factlab_factorial_u128(35);
+    CHECK(wide.lo == 0 && wide.hi == 0);
+}
+
+static void check_small_through_the_big_path(void) {
+    FactlabBig big = garbage();
+
+    /* 0! = 1: one limb. */
+    CHECK(factlab_factorial(0, &big) == FACTLAB_OK);
+    CHECK(big.len == 1 && big.limbs != NULL && big.limbs[0] == 1);
+    factlab_big_free(&big);
+    CHECK(is_empty(&big));
+
+    /* 20! = 2432902008176640000: still one limb. */
+    CHECK(factlab_factorial(20, &big) == FACTLAB_OK);
+    CHECK(big.len == 1 && big.limbs[0] == UINT64_C(2432902008176640000));
+    factlab_big_free(&big);
+
+    /* 21! = 0x2_C5077D36B8C40000: the first factorial past 64 bits. */
+    CHECK(factlab_factorial(21, &big) == FACTLAB_OK);
+    CHECK(big.len == 2);
+    if (big.len == 2) {
+        CHECK(big.limbs[0] == UINT64_C(0xC5077D36B8C40000));
+        CHECK(big.limbs[1] == 2);
+    }
+    factlab_big_free(&big);
+
+    /* 25! = 15511210043330985984000000 = 0xCD4A0_619FB0907BC00000. */
+    CHECK(factlab_factorial(25, &big) == FACTLAB_OK);
+    CHECK(big.len == 2);
+    if (big.len == 2) {
+        CHECK(big.limbs[0] == UINT64_C(0x619FB0907BC00000));
+        CHECK(big.limbs[1] == UINT64_C(0xCD4A0));
+    }
+    factlab_big_free(&big);
+}
+
+static void check_1000(void) {
+    FactlabBig big = garbage();
+    size_t i;
+    int low_zero = 1;
+
+    CHECK(factlab_factorial(1000, &big) == FACTLAB_OK);
+    /* log2(1000!) = 8529.4: 8530 bits, 134 limbs, the top one 0x2A2A7. */
+    CHECK(bit_length(&big) == 8530);
+    CHECK(big.len == 134);
+    if (big.len == 134) {
+        CHECK(big.limbs[133] == UINT64_C(0x2A2A7));
+        /* 1000! = 2^994 * odd (994 = 1000 - popcount(1000)): 994 zero bits
+         * at the bottom, i.e. 15 zero limbs, then bit 34 of limb 15. */
+        for (i = 0; i < 15; i++) {
+            low_zero = low_zero && big.limbs[i] == 0;
+        }
+        CHECK(low_zero);
+        CHECK(big.limbs[15] & (UINT64_C(1) << 34));
+        CHECK((big.limbs[15] & ((UINT64_C(1) << 34) - 1)) == 0);
+    }
+    factlab_big_free(&big);
+    CHECK(is_empty(&big));
+}
+
+static void check_errors(void) {
+    FactlabBig big = garbage();
+
+    /* Too large: refused at once, nothing allocated, out reset to {NULL, 0}. */
+    CHECK(factlab_factorial((uint64_t)FACTLAB_MAX_N + 1, &big) == FACTLAB_TOO_LARGE);
+    CHECK(is_empty(&big));
+    big = garbage();
+    CHECK(factlab_factorial(UINT64_MAX, &big) == FACTLAB_TOO_LARGE);
+    CHECK(is_empty(&big));
+
+    /* No place to put the result. */
+    CHECK(factlab_factorial(5, NULL) == FACTLAB_NULL_POINTER);
+    CHECK(factlab_debug_panic(NULL) == FACTLAB_NULL_POINTER);
+
+    /* A panic inside Rust comes out as a status code: the process goes on. */
+    big = garbage();
+    CHECK(factlab_debug_panic(&big) == FACTLAB_PANIC);
+    CHECK(is_empty(&big));
+    CHECK(factlab_factorial(30, &big) == FACTLAB_OK);
+    CHECK(big.len == 2);
+    factlab_big_free(&big);
+}
+
+static void check_free(void) {
+    FactlabBig empty = {NULL, 0};
+    FactlabBig big;
+
+    factlab_big_free(NULL);   /* no-op */
+    factlab_big_free(&empty); /* no-op */
+    CHECK(is_empty(&empty));
+
+    CHECK(factlab_factorial(100, &big) == FACTLAB_OK);
+    factlab_big_free(&big);
+    CHECK(is_empty(&big));
+    factlab_big_free(&big); /* the first free reset it: the second is a no-op */
+    CHECK(is_empty(&big));
+}
+
+int main(void) {
+    check_scalar_crossings();
+    check_small_through_the_big_path();
+    check_1000();
+    check_errors();
+    check_free();
+    printf("check_factlab: %d passed, %d failed\n", passed, failed);
+    return failed == 0 ? 0 : 1;
+}

@@ -1,0 +1,385 @@
+//! # factlab-capi: a CPython extension written by hand, in Rust
+//!
+//! This is what PyO3's macros write for you, written out: the module is a
+//! C struct (`PyModuleDef`), its functions are `extern "C"` functions that take
+//! and return `*mut PyObject`, and every reference is counted by hand. The
+//! declarations come from [`pyo3_ffi`] (PyO3's raw bindings to `Python.h`);
+//! no PyO3 macro or safe wrapper is used. It is the shape of pyo3-ffi's
+//! `string-sum` example, and of a C extension written against `Python.h`.
+//!
+//! ```python
+//! >>> import factlab_capi
+//! >>> factlab_capi.factorial(25)
+//! 15511210043330985984000000
+//! ```
+//!
+//! The rules a C-API author must keep, and where this file keeps them:
+//!
+//! - **Reference counting.** A function gets *borrowed* references to its
+//!   arguments and returns a *new* reference (or `NULL` with an exception
+//!   set). Every new reference we obtain is released with `Py_DECREF` on every
+//!   path, and each `Py_DECREF` says which reference it releases.
+//! - **Errors.** An error is "set an exception, return `NULL`" (or `-1` from
+//!   functions returning `int`). Returning `NULL` with no exception set, or a
+//!   value with one set, is a `SystemError`.
+//! - **The GIL.** We hold it on entry. Around a long computation that touches
+//!   no Python object we release it (`PyEval_SaveThread`, the body of C's
+//!   `Py_BEGIN_ALLOW_THREADS`) so that other Python threads can run.
+//! - **Panics.** A Rust panic must not unwind into CPython's C frames. The
+//!   kernel runs inside `catch_unwind`, and a panic becomes `RuntimeError`.
+//!   (Since Rust 1.81 a panic escaping an `extern "C"` function aborts the
+//!   process instead of being undefined behaviour: a safety net, not an error
+//!   path.)
+
+use std::any::Any;
+use std::ffi::{c_int, c_long, c_longlong, c_void, CString};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::ptr;
+
+use factlab_core::{Error, Factorial, EXPENSIVE_N, MAX_N};
+use pyo3_ffi::*;
+
+// --- the module definition -------------------------------------------------
+//
+// CPython keeps pointers to these tables for the life of the process and
+// writes into `MODULE_DEF` (its `m_base` records the module's index), so they
+// must be mutable statics with a fixed address. A `&mut` to a `static mut`
+// would be unsound (two could coexist), so we never form one: the statics are
+// only ever named through `&raw mut`, which makes a raw pointer directly.
+
+static mut MODULE_DEF: PyModuleDef = PyModuleDef {
+    m_base: PyModuleDef_HEAD_INIT,
+    m_name: c"factlab_capi".as_ptr(),
+    m_doc: c"factlab's exact factorial: a CPython extension written by hand in Rust over pyo3-ffi."
+        .as_ptr(),
+    // No per-module state: the module holds nothing but its functions and
+    // two int constants, so it is safe in sub-interpreters.
+    m_size: 0,
+    m_methods: (&raw mut METHODS).cast(),
+    m_slots: (&raw mut SLOTS).cast(),
+    m_traverse: None,
+    m_clear: None,
+    m_free: None,
+};
+
+// `METH_O`: the function takes exactly one positional argument, passed as a
+// borrowed `PyObject*`. The cheapest calling convention for one argument:
+// no tuple, no vector of arguments, no keyword parsing.
+static mut METHODS: [PyMethodDef; 4] = [
+    PyMethodDef {
+        ml_name: c"factorial".as_ptr(),
+        ml_meth: PyMethodDefPointer {
+            PyCFunction: factorial,
+        },
+        ml_flags: METH_O,
+        ml_doc: c"factorial(n, /)\n--\n\nn! exactly, with the same value and exceptions as math.factorial."
+            .as_ptr(),
+    },
+    PyMethodDef {
+        ml_name: c"crossing".as_ptr(),
+        ml_meth: PyMethodDefPointer {
+            PyCFunction: crossing,
+        },
+        ml_flags: METH_O,
+        ml_doc: c"crossing(n, /)\n--\n\nThe bare crossing: n! for 0 <= n <= 20, else 0. No other check."
+            .as_ptr(),
+    },
+    PyMethodDef {
+        ml_name: c"raise_panic".as_ptr(),
+        ml_meth: PyMethodDefPointer {
+            PyCFunction: raise_panic,
+        },
+        ml_flags: METH_NOARGS,
+        ml_doc: c"raise_panic()\n--\n\nTest-only: panics inside the kernel; raises RuntimeError."
+            .as_ptr(),
+    },
+    // A zeroed entry ends the table, as in C.
+    PyMethodDef::zeroed(),
+];
+
+// Multi-phase initialisation (PEP 489): `PyInit_factlab_capi` only returns the
+// definition; CPython creates the module object and then runs the slots.
+const SLOTS_LEN: usize = 2 + cfg!(Py_3_12) as usize + cfg!(Py_GIL_DISABLED) as usize;
+static mut SLOTS: [PyModuleDef_Slot; SLOTS_LEN] = [
+    PyModuleDef_Slot {
+        slot: Py_mod_exec,
+        value: exec_module as *mut c_void,
+    },
+    // 3.12+: the module keeps no global Python state, so each sub-interpreter,
+    // even one with its own GIL, may import it.
+    #[cfg(Py_3_12)]
+    PyModuleDef_Slot {
+        slot: Py_mod_multiple_interpreters,
+        value: Py_MOD_PER_INTERPRETER_GIL_SUPPORTED,
+    },
+    // Free-threaded builds (3.13t+): nothing here relies on the GIL for
+    // safety (no shared mutable state), so importing it must not re-enable it.
+    #[cfg(Py_GIL_DISABLED)]
+    PyModuleDef_Slot {
+        slot: Py_mod_gil,
+        value: Py_MOD_GIL_NOT_USED,
+    },
+    // A zeroed slot ends the table.
+    PyModuleDef_Slot {
+        slot: 0,
+        value: ptr::null_mut(),
+    },
+];
+
+/// The one symbol CPython looks up: `PyInit_<module name>`.
+///
+/// # Safety
+///
+/// Called by CPython's import machinery, with the GIL held, and by nothing else.
+#[allow(non_snake_case)]
+#[no_mangle]
+pub unsafe extern "C" fn PyInit_factlab_capi() -> *mut PyObject {
+    // Returns the definition itself (cast to PyObject*), not a module.
+    PyModuleDef_Init(&raw mut MODULE_DEF)
+}
+
+/// `Py_mod_exec`: fills the freshly created module. Returns 0, or -1 with an
+/// exception set.
+unsafe extern "C" fn exec_module(module: *mut PyObject) -> c_int {
+    // PyModule_AddIntConstant creates the int and stores it in the module's
+    // dict: the module ends up owning the only reference, nothing to release.
+    if PyModule_AddIntConstant(module, c"MAX_N".as_ptr(), MAX_N as c_long) < 0 {
+        return -1;
+    }
+    if PyModule_AddIntConstant(module, c"EXPENSIVE_N".as_ptr(), EXPENSIVE_N as c_long) < 0 {
+        return -1;
+    }
+    0
+}
+
+// --- the functions ---------------------------------------------------------
+
+/// `factorial(n)`: `math.factorial`'s contract. `arg` is borrowed.
+unsafe extern "C" fn factorial(_module: *mut PyObject, arg: *mut PyObject) -> *mut PyObject {
+    match index_to_u64(arg) {
+        Some(n) => call_kernel(n, factlab_core::factorial),
+        None => ptr::null_mut(), // index_to_u64 has set the exception
+    }
+}
+
+/// `crossing(n)`: the bare crossing, the cost of the mechanism itself.
+///
+/// Converts with `PyLong_AsUnsignedLongLong` (an `int` in 0..2**64, else the
+/// exception CPython chooses) and returns `n!` or 0. The one check left is the
+/// one no C-API function may skip: an exception set means return `NULL`.
+unsafe extern "C" fn crossing(_module: *mut PyObject, arg: *mut PyObject) -> *mut PyObject {
+    let n = PyLong_AsUnsignedLongLong(arg);
+    // (unsigned long long)-1 is both a valid value and the error marker.
+    if n == u64::MAX && !PyErr_Occurred().is_null() {
+        return ptr::null_mut();
+    }
+    PyLong_FromUnsignedLongLong(factlab_core::factorial_u64(n).unwrap_or(0))
+}
+
+/// `raise_panic()`: the kernel panics, through the same boundary as
+/// `factorial`. `METH_NOARGS` passes `NULL` as the argument.
+unsafe extern "C" fn raise_panic(_module: *mut PyObject, _unused: *mut PyObject) -> *mut PyObject {
+    // As if n were EXPENSIVE_N: the panic happens with the GIL released, the
+    // harder of the two paths (the GIL must be taken back before we raise).
+    call_kernel(EXPENSIVE_N, |_| factlab_core::testing::deliberate_panic())
+}
+
+// --- argument conversion ---------------------------------------------------
+
+/// Converts a borrowed object the way `math.factorial` does, to a `u64` in
+/// `0..=LONG_MAX`. `None` means an exception is set:
+///
+/// - not an int and no `__index__`: `TypeError` (from `PyNumber_Index`);
+/// - any negative value, however large: `ValueError`;
+/// - above `LONG_MAX`: `OverflowError`.
+#[inline]
+unsafe fn index_to_u64(arg: *mut PyObject) -> Option<u64> {
+    // The hot path: an int (or bool, or int subclass) is converted directly.
+    if PyLong_Check(arg) != 0 {
+        return long_to_u64(arg);
+    }
+    // Anything else must have __index__. PyNumber_Index returns a NEW
+    // reference to an int, or NULL with TypeError (float, str, ...) or with
+    // whatever the object's __index__ raised.
+    let index = PyNumber_Index(arg);
+    if index.is_null() {
+        return None;
+    }
+    let n = long_to_u64(index);
+    // DECREF: `index` is the new reference PyNumber_Index gave us; we own it
+    // on both outcomes of the conversion, so it is released on both.
+    Py_DECREF(index);
+    n
+}
+
+/// `long` must be an int (`PyLong_Check` true); it stays borrowed.
+#[inline]
+unsafe fn long_to_u64(long: *mut PyObject) -> Option<u64> {
+    let mut overflow: c_int = 0;
+    // Never raises for an int: a value outside long long sets `overflow` to
+    // +1 or -1 and returns -1, so `v` means something only when overflow == 0.
+    // -1 with an exception set would be a failure.
+    let v = PyLong_AsLongLongAndOverflow(long, &mut overflow);
+    if v == -1 && !PyErr_Occurred().is_null() {
+        return None;
+    }
+    if overflow < 0 || (overflow == 0 && v < 0) {
+        PyErr_SetString(
+            PyExc_ValueError,
+            c"factorial() not defined for negative values".as_ptr(),
+        );
+        return None;
+    }
+    // `long long` is 64 bits everywhere; C `long` is 32 bits on Windows, and
+    // math.factorial's bound is LONG_MAX.
+    if overflow > 0 || v > c_longlong::from(c_long::MAX) {
+        // PyErr_Format is variadic, like printf: exactly what CPython's
+        // mathmodule.c does, with the platform's LONG_MAX.
+        PyErr_Format(
+            PyExc_OverflowError,
+            c"factorial() argument should not exceed %ld".as_ptr(),
+            c_long::MAX,
+        );
+        return None;
+    }
+    Some(v as u64)
+}
+
+// --- the kernel boundary -----------------------------------------------------
+
+/// Runs `kernel(n)` and turns its outcome into a new reference or `NULL`.
+///
+/// This is the one boundary every call into the kernel crosses: a panic is
+/// caught here, and the GIL is released here when the work is large.
+///
+/// Generic over the kernel (not a `fn` pointer) so that, for `factorial`, the
+/// compiler inlines the kernel's table lookup into the hot path.
+#[inline(always)]
+unsafe fn call_kernel<K>(n: u64, kernel: K) -> *mut PyObject
+where
+    K: FnOnce(u64) -> Result<Factorial, Error>,
+{
+    // AssertUnwindSafe: the closure only reads `n` and calls the kernel, a
+    // pure function; nothing it touches can be left half-updated by a panic.
+    let run = AssertUnwindSafe(|| kernel(n));
+    let outcome = if (EXPENSIVE_N..=MAX_N).contains(&n) {
+        // Py_BEGIN_ALLOW_THREADS: detach this thread from the interpreter.
+        // From here to PyEval_RestoreThread we must not touch any Python
+        // object or call any Python API: the kernel gets a u64 and returns
+        // Rust values only. catch_unwind keeps a panic from skipping the
+        // RestoreThread below (we would return to Python without the GIL).
+        let saved = PyEval_SaveThread();
+        let outcome = catch_unwind(run);
+        // Py_END_ALLOW_THREADS: wait for the GIL and re-attach.
+        PyEval_RestoreThread(saved);
+        outcome
+    } else {
+        // Small n: a table lookup. Releasing and re-taking the GIL would cost
+        // more than the work, so we keep it.
+        catch_unwind(run)
+    };
+    match outcome {
+        Ok(Ok(value)) => to_py_int(&value),
+        Ok(Err(error)) => {
+            // n > MAX_N: the kernel refused at once. Its Display is the message.
+            set_error(PyExc_OverflowError, &error.to_string());
+            ptr::null_mut()
+        }
+        Err(payload) => {
+            let what = panic_message(&*payload);
+            set_error(
+                PyExc_RuntimeError,
+                &format!("Rust panic in factlab's kernel: {what}"),
+            );
+            ptr::null_mut()
+        }
+    }
+}
+
+/// A new reference to a Python int equal to `value`, or `NULL` with
+/// `MemoryError` set.
+#[inline]
+unsafe fn to_py_int(value: &Factorial) -> *mut PyObject {
+    match value {
+        // n <= 20: one C call, the int CPython would make.
+        Factorial::U64(v) => PyLong_FromUnsignedLongLong(*v),
+        // 21 <= n <= 34: 16 bytes on the stack, no allocation but the int.
+        Factorial::U128(v) => int_from_le_bytes(&v.to_le_bytes()),
+        // n >= 35: the limbs' own memory, viewed as bytes (no copy on
+        // little-endian machines); CPython copies them into its int.
+        Factorial::Limbs(limbs) => int_from_le_bytes(&factlab_core::limbs_le_bytes(limbs)),
+    }
+}
+
+/// A new reference to the unsigned int whose little-endian bytes are `bytes`.
+/// Never through a decimal string: building an int from bytes is a linear
+/// copy, while parsing digits is far slower and refused past
+/// `sys.get_int_max_str_digits()` (4300 digits by default; 1000! has 2568,
+/// 2000! has 5736).
+#[inline]
+unsafe fn int_from_le_bytes(bytes: &[u8]) -> *mut PyObject {
+    // Up to 3.12: the underscore API CPython's own modules use.
+    #[cfg(not(Py_3_13))]
+    {
+        _PyLong_FromByteArray(bytes.as_ptr(), bytes.len(), 1, 0)
+    }
+    // 3.13 made it public as PyLong_FromUnsignedNativeBytes (and hid the old one).
+    #[cfg(Py_3_13)]
+    {
+        PyLong_FromUnsignedNativeBytes(
+            bytes.as_ptr().cast(),
+            bytes.len(),
+            Py_ASNATIVEBYTES_LITTLE_ENDIAN | Py_ASNATIVEBYTES_UNSIGNED_BUFFER,
+        )
+    }
+}
+
+/// Sets `exc` with a Rust message. PyErr_SetString wants a NUL-terminated
+/// C string, so the message is copied into one (a NUL inside it, which C
+/// would read as the end, is replaced first).
+unsafe fn set_error(exc: *mut PyObject, message: &str) {
+    let text = c_message(message);
+    // PyErr_SetString copies the text into a new str: `text` may go after.
+    PyErr_SetString(exc, text.as_ptr());
+}
+
+fn c_message(message: &str) -> CString {
+    CString::new(message.replace('\0', "\u{fffd}")).unwrap_or_default()
+}
+
+/// The message of a panic: `panic!("literal")` carries a `&str`,
+/// `panic!("{x}")` a `String`; anything else has none we can show.
+fn panic_message(payload: &(dyn Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(a panic payload that is not a string)")
+}
+
+#[cfg(test)]
+mod tests {
+    // The pure-Rust helpers; everything that needs a live interpreter is
+    // tested from Python (tests/test_handwritten.py).
+    use super::*;
+    use std::panic::catch_unwind;
+
+    #[test]
+    fn panic_messages_of_both_payload_kinds() {
+        let literal = catch_unwind(|| panic!("literal")).unwrap_err();
+        assert_eq!(panic_message(&*literal), "literal");
+        let n = 7;
+        let formatted = catch_unwind(|| panic!("formatted {n}")).unwrap_err();
+        assert_eq!(panic_message(&*formatted), "formatted 7");
+        let other = catch_unwind(|| std::panic::panic_any(42_u8)).unwrap_err();
+        assert!(panic_message(&*other).contains("not a string"));
+        let core = catch_unwind(factlab_core::testing::deliberate_panic).unwrap_err();
+        assert!(panic_message(&*core).contains("deliberate panic"));
+    }
+
+    #[test]
+    fn c_messages_keep_their_text() {
+        assert_eq!(c_message("plain").to_str(), Ok("plain"));
+        assert_eq!(c_message("a\0b").to_str(), Ok("a\u{fffd}b"));
+    }
+}

@@ -1,0 +1,312 @@
+//! # factlab-core: exact factorials, small and big
+//!
+//! The one kernel that every factlab binding wraps. It knows nothing of Python
+//! or C: it takes an `n: u64` and gives back `n!` exactly, in the cheapest
+//! shape that holds it.
+//!
+//! | n            | shape                   | how                          |
+//! |--------------|-------------------------|------------------------------|
+//! | 0 ..= 20     | [`Factorial::U64`]      | a table lookup               |
+//! | 21 ..= 34    | [`Factorial::U128`]     | a table lookup               |
+//! | 35 ..= [`MAX_N`] | [`Factorial::Limbs`] | malachite's `Natural::factorial` |
+//!
+//! Big results are little-endian 64-bit words ("limbs"), so that a binding can
+//! build its Python `int` straight from their bytes ([`Factorial::le_bytes`]),
+//! never through a decimal string.
+//!
+//! ```
+//! use factlab_core::{factorial, Factorial};
+//! assert_eq!(factorial(0), Ok(Factorial::U64(1)));
+//! assert_eq!(factorial(25), Ok(Factorial::U128(15_511_210_043_330_985_984_000_000)));
+//! assert!(factorial(factlab_core::MAX_N + 1).is_err());
+//! ```
+
+#![forbid(unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs)]
+
+use std::borrow::Cow;
+use std::fmt;
+
+use malachite_base::num::arithmetic::traits::Factorial as _;
+use malachite_nz::natural::Natural;
+
+/// The largest `n` whose factorial fits in a `u64` (20! = 2432902008176640000).
+pub const MAX_U64_N: u64 = 20;
+
+/// The largest `n` whose factorial fits in a `u128` (34! is 128 bits wide).
+pub const MAX_U128_N: u64 = 34;
+
+/// The largest `n` the kernel accepts.
+///
+/// 10^8! is 2,5 billion bits (about 314 MB): it fits in memory of any machine
+/// this project targets and takes tens of seconds. Past this bound the kernel
+/// refuses at once with [`Error::TooLarge`] instead of running for minutes
+/// and then being killed for want of memory.
+pub const MAX_N: u64 = 100_000_000;
+
+/// From this `n` on, computing `n!` costs more than a few microseconds: a
+/// binding should let other threads run (release the GIL) while it works.
+/// Below it, releasing and re-taking a lock costs more than the work itself.
+pub const EXPENSIVE_N: u64 = 1_000;
+
+/// Why the kernel refused to compute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Error {
+    /// `n` is larger than [`MAX_N`].
+    TooLarge {
+        /// The `n` that was asked for.
+        n: u64,
+    },
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::TooLarge { n } => write!(
+                f,
+                "factorial() argument should not exceed {MAX_N} (factlab's bound), got {n}"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// `n!` in the cheapest shape that holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Factorial {
+    /// `n <= 20`.
+    U64(u64),
+    /// `21 <= n <= 34`.
+    U128(u128),
+    /// `n >= 35`: little-endian 64-bit words, the last one non-zero.
+    Limbs(Vec<u64>),
+}
+
+impl Factorial {
+    /// The value as little-endian bytes (trailing zero bytes included, up to
+    /// a whole word). On little-endian machines the limbs are borrowed, not
+    /// copied.
+    pub fn le_bytes(&self) -> Cow<'_, [u8]> {
+        match self {
+            Factorial::U64(v) => Cow::Owned(v.to_le_bytes().to_vec()),
+            Factorial::U128(v) => Cow::Owned(v.to_le_bytes().to_vec()),
+            Factorial::Limbs(limbs) => limbs_le_bytes(limbs),
+        }
+    }
+
+    /// The number of significant bits of the value (`0` never occurs: n! >= 1).
+    pub fn bit_len(&self) -> u64 {
+        match self {
+            Factorial::U64(v) => u64::from(u64::BITS - v.leading_zeros()),
+            Factorial::U128(v) => u64::from(u128::BITS - v.leading_zeros()),
+            Factorial::Limbs(limbs) => {
+                let top = limbs.last().copied().unwrap_or(0);
+                limbs.len() as u64 * 64 - u64::from(top.leading_zeros())
+            }
+        }
+    }
+}
+
+/// Views little-endian limbs as little-endian bytes.
+pub fn limbs_le_bytes(limbs: &[u64]) -> Cow<'_, [u8]> {
+    if cfg!(target_endian = "little") {
+        // SAFETY: u64 has no padding and u8 has alignment 1, so the memory of
+        // `limbs` is exactly `8 * len` initialised bytes, in limb order; on a
+        // little-endian machine that is the number's little-endian encoding.
+        // The slice borrows `limbs`, so it cannot outlive it.
+        Cow::Borrowed(unsafe {
+            std::slice::from_raw_parts(limbs.as_ptr().cast::<u8>(), std::mem::size_of_val(limbs))
+        })
+    } else {
+        Cow::Owned(limbs.iter().flat_map(|l| l.to_le_bytes()).collect())
+    }
+}
+
+/// n! for n = 0..=34, computed once at compile time.
+const TABLE: [u128; (MAX_U128_N + 1) as usize] = {
+    let mut t = [1u128; (MAX_U128_N + 1) as usize];
+    let mut i = 1;
+    while i < t.len() {
+        t[i] = t[i - 1] * i as u128;
+        i += 1;
+    }
+    t
+};
+
+/// `n!` if it fits in a `u64` (n <= 20), else `None`.
+#[inline]
+pub fn factorial_u64(n: u64) -> Option<u64> {
+    if n <= MAX_U64_N {
+        // The table entry is below 2^64 for these n: the cast is exact.
+        Some(TABLE[n as usize] as u64)
+    } else {
+        None
+    }
+}
+
+/// `n!` if it fits in a `u128` (n <= 34), else `None`.
+#[inline]
+pub fn factorial_u128(n: u64) -> Option<u128> {
+    TABLE.get(usize::try_from(n).ok()?).copied()
+}
+
+/// `n!` as little-endian 64-bit limbs, for any `n <= MAX_N`.
+///
+/// This is the expensive path: callers that can release a lock (the GIL)
+/// should do so around it when `n >= EXPENSIVE_N`.
+pub fn factorial_limbs(n: u64) -> Result<Vec<u64>, Error> {
+    if n > MAX_N {
+        return Err(Error::TooLarge { n });
+    }
+    Ok(Natural::factorial(n).into_limbs_asc())
+}
+
+/// `n!` exactly, in the cheapest shape that holds it.
+#[inline]
+pub fn factorial(n: u64) -> Result<Factorial, Error> {
+    if let Some(v) = factorial_u64(n) {
+        Ok(Factorial::U64(v))
+    } else if let Some(v) = factorial_u128(n) {
+        Ok(Factorial::U128(v))
+    } else {
+        factorial_limbs(n).map(Factorial::Limbs)
+    }
+}
+
+/// Test-only paths: every binding exposes these so that its tests can prove
+/// what happens when the kernel misbehaves.
+pub mod testing {
+    use super::{Error, Factorial};
+
+    /// Panics, as a bug in the kernel would. Bindings call it through the
+    /// same boundary as [`crate::factorial`] to prove that a panic comes out
+    /// as an exception or an error code, never as an abort or an unwind
+    /// through C frames.
+    pub fn deliberate_panic() -> Result<Factorial, Error> {
+        panic!("factlab-core: deliberate panic (test-only path)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use malachite_base::num::logic::traits::SignificantBits;
+    use proptest::prelude::*;
+
+    /// The slowest correct factorial there is: one multiplication at a time.
+    fn naive(n: u64) -> Natural {
+        (1..=n).fold(Natural::from(1u32), |acc, k| acc * Natural::from(k))
+    }
+
+    fn to_natural(f: &Factorial) -> Natural {
+        match f {
+            Factorial::U64(v) => Natural::from(*v),
+            Factorial::U128(v) => Natural::from(*v),
+            Factorial::Limbs(l) => Natural::from_limbs_asc(l),
+        }
+    }
+
+    #[test]
+    fn known_values() {
+        assert_eq!(factorial(0), Ok(Factorial::U64(1)));
+        assert_eq!(factorial(1), Ok(Factorial::U64(1)));
+        assert_eq!(factorial(20), Ok(Factorial::U64(2_432_902_008_176_640_000)));
+        assert_eq!(factorial(21), Ok(Factorial::U128(51_090_942_171_709_440_000)));
+        assert_eq!(
+            factorial(25),
+            Ok(Factorial::U128(15_511_210_043_330_985_984_000_000))
+        );
+        assert_eq!(
+            factorial(34),
+            Ok(Factorial::U128(
+                295_232_799_039_604_140_847_618_609_643_520_000_000
+            ))
+        );
+        assert_eq!(
+            to_natural(&factorial(35).unwrap()).to_string(),
+            "10333147966386144929666651337523200000000"
+        );
+    }
+
+    #[test]
+    fn shape_boundaries() {
+        assert!(matches!(factorial(MAX_U64_N), Ok(Factorial::U64(_))));
+        assert!(matches!(factorial(MAX_U64_N + 1), Ok(Factorial::U128(_))));
+        assert!(matches!(factorial(MAX_U128_N), Ok(Factorial::U128(_))));
+        assert!(matches!(factorial(MAX_U128_N + 1), Ok(Factorial::Limbs(_))));
+        assert_eq!(factorial_u64(21), None);
+        assert_eq!(factorial_u128(35), None);
+        assert_eq!(factorial_u128(u64::MAX), None);
+    }
+
+    #[test]
+    fn bound_is_refused_at_once() {
+        let err = factorial(MAX_N + 1).unwrap_err();
+        assert_eq!(err, Error::TooLarge { n: MAX_N + 1 });
+        assert!(err.to_string().contains("100000000"));
+        assert_eq!(factorial(u64::MAX), Err(Error::TooLarge { n: u64::MAX }));
+    }
+
+    #[test]
+    fn bytes_and_bits() {
+        let f = factorial(25).unwrap();
+        assert_eq!(f.bit_len(), 84);
+        let bytes = f.le_bytes();
+        assert_eq!(
+            u128::from_le_bytes(bytes.as_ref().try_into().unwrap()),
+            15_511_210_043_330_985_984_000_000
+        );
+        let big = factorial(1000).unwrap();
+        assert_eq!(big.bit_len(), (&naive(1000)).significant_bits());
+        let Factorial::Limbs(limbs) = &big else {
+            panic!("1000! must be limbs")
+        };
+        assert_ne!(*limbs.last().unwrap(), 0, "no leading zero limb");
+        assert_eq!(big.le_bytes().len(), limbs.len() * 8);
+    }
+
+    #[test]
+    fn big_spot_check() {
+        // 10^4! has 35660 decimal digits; its digit sum is a classic check.
+        let f = to_natural(&factorial(10_000).unwrap()).to_string();
+        assert_eq!(f.len(), 35_660);
+        let digit_sum: u64 = f.bytes().map(|b| u64::from(b - b'0')).sum();
+        assert_eq!(digit_sum, 149_346);
+    }
+
+    #[test]
+    #[should_panic(expected = "deliberate panic")]
+    fn deliberate_panic_panics() {
+        let _ = testing::deliberate_panic();
+    }
+
+    proptest! {
+        /// Every path agrees with one multiplication at a time.
+        #[test]
+        fn all_paths_agree_with_naive(n in 0u64..600) {
+            prop_assert_eq!(to_natural(&factorial(n).unwrap()), naive(n));
+        }
+
+        /// The u64 and u128 paths agree where both hold.
+        #[test]
+        fn u64_and_u128_agree(n in 0u64..=MAX_U64_N) {
+            prop_assert_eq!(u128::from(factorial_u64(n).unwrap()), factorial_u128(n).unwrap());
+        }
+
+        /// The limb path agrees with the table where both hold.
+        #[test]
+        fn limbs_agree_with_table(n in 0u64..=MAX_U128_N) {
+            let limbs = factorial_limbs(n).unwrap();
+            prop_assert_eq!(Natural::from_limbs_asc(&limbs), Natural::from(factorial_u128(n).unwrap()));
+        }
+
+        /// (n+1)! = (n+1) * n! across the shape changes and beyond.
+        #[test]
+        fn recurrence(n in 0u64..3000) {
+            let a = to_natural(&factorial(n).unwrap());
+            let b = to_natural(&factorial(n + 1).unwrap());
+            prop_assert_eq!(b, a * Natural::from(n + 1));
+        }
+    }
+}

@@ -1,0 +1,236 @@
+//! # factlab-cpython: the same module with rust-cpython
+//!
+//! [`cpython`] (rust-cpython, by Daniel Grunwald) is the crate PyO3 was forked
+//! from in 2017. It gives Rust a `Python` token that proves the GIL is held,
+//! owned `PyObject`s that count their references, `PyResult` for errors, and
+//! two macros that write the C-API boilerplate: [`py_module_initializer!`]
+//! (the `PyInit_` function and the `PyModuleDef`) and [`py_fn!`] (a
+//! `PyMethodDef` and an `extern "C"` wrapper that parses the arguments,
+//! converts the result and catches panics).
+//!
+//! **rust-cpython is unmaintained.** Its last release is 0.7.2; its README
+//! lists Python 3.7 to 3.12, and its `python3-sys` knows no CPython newer
+//! than 3.12 (3.13 removed or changed APIs it declares). maturin no longer
+//! builds it either (maturin 1.x offers the bindings `pyo3`, `pyo3-ffi`,
+//! `cffi`, `uniffi` and `bin`), so `just setup` builds it with plain cargo
+//! and copies the cdylib into site-packages under the name CPython expects
+//! (`python/tools/build.py`, step `rust-cpython`). It is here for the
+//! lesson: see how much PyO3 kept, and what it changed.
+//!
+//! What is worth seeing:
+//!
+//! - `py_fn!` functions receive their arguments as a tuple and a dict
+//!   (`METH_VARARGS | METH_KEYWORDS`), the slowest of CPython's calling
+//!   conventions; PyO3 and our hand-written `capi` use faster ones.
+//! - A panic inside a `py_fn!` function is caught by rust-cpython and becomes
+//!   `SystemError("Rust panic: ...")`. The contract asks for `RuntimeError`, so
+//!   we catch it ourselves one level down; rust-cpython's catch stays as the
+//!   net under ours.
+//! - `Python::allow_threads` does *not* catch panics: a panic inside it would
+//!   unwind past its `PyEval_RestoreThread` and leave us without the GIL. So
+//!   the `catch_unwind` goes *inside* the closure.
+//! - The crate has no `u128` or big-int conversion, and no `operator.index`
+//!   with `math.factorial`'s errors, so the few calls it lacks are made
+//!   through its own raw layer, `python3-sys`.
+
+use std::any::Any;
+use std::ffi::{c_int, c_long, c_longlong, c_uchar};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use cpython::{
+    exc, py_fn, py_module_initializer, PyDrop, PyErr, PyObject, PyResult, Python, PythonObject,
+    ToPyObject,
+};
+use factlab_core::{Error, Factorial, EXPENSIVE_N, MAX_N};
+use python3_sys as ffi;
+
+// `PyInit_factlab_cpython`, written by the macro: single-phase init
+// (`PyModule_Create`), then this body fills the module.
+py_module_initializer!(factlab_cpython, |py, m| {
+    m.add(
+        py,
+        "__doc__",
+        "factlab's exact factorial, with the cpython crate (rust-cpython).",
+    )?;
+    // `n: &PyObject`: a borrowed argument; `n: u64` would convert it with the
+    // crate's own rules (for crossing, that is all we want). `py_fn!` expands
+    // to the crate's `strip_raw!`, which clippy flags: its code, not ours.
+    #[allow(clippy::manual_strip)]
+    let functions = [
+        ("factorial", py_fn!(py, factorial(n: &PyObject))),
+        ("crossing", py_fn!(py, crossing(n: u64))),
+        ("raise_panic", py_fn!(py, raise_panic())),
+    ];
+    for (name, function) in functions {
+        m.add(py, name, function)?;
+    }
+    m.add(py, "MAX_N", MAX_N)?;
+    m.add(py, "EXPENSIVE_N", EXPENSIVE_N)?;
+    Ok(())
+});
+
+/// `factorial(n)`: `math.factorial`'s contract.
+fn factorial(py: Python, n: &PyObject) -> PyResult<PyObject> {
+    let n = index_to_u64(py, n)?;
+    call_kernel(py, n, factlab_core::factorial)
+}
+
+/// `crossing(n)`: the bare crossing. The crate converts `n` to `u64` (an int
+/// in 0..2**64, else its OverflowError or TypeError) and the `u64` result
+/// back to an int.
+fn crossing(_py: Python, n: u64) -> PyResult<u64> {
+    Ok(factlab_core::factorial_u64(n).unwrap_or(0))
+}
+
+/// `raise_panic()`: the kernel panics, through the same boundary as `factorial`.
+fn raise_panic(py: Python) -> PyResult<PyObject> {
+    // As if n were EXPENSIVE_N: the panic happens inside `allow_threads`,
+    // with the GIL released, the path where a missed panic would hurt most.
+    call_kernel(py, EXPENSIVE_N, |_| {
+        factlab_core::testing::deliberate_panic()
+    })
+}
+
+/// `math.factorial`'s argument rules: `__index__` or TypeError; any negative
+/// is ValueError; above LONG_MAX is OverflowError.
+///
+/// The crate's `n.extract::<u64>()` would give OverflowError for negative
+/// numbers, so we ask `python3-sys` directly.
+fn index_to_u64(py: Python, n: &PyObject) -> PyResult<u64> {
+    let ptr = n.as_ptr();
+    // SAFETY: `py` proves we hold the GIL and `ptr` is a live object (`n`
+    // borrows it for the whole call).
+    unsafe {
+        if ffi::PyLong_Check(ptr) != 0 {
+            return long_to_u64(py, ptr);
+        }
+        // Anything else must have __index__: PyNumber_Index returns a new
+        // reference or NULL with the exception set (TypeError for float, str,
+        // ..., or whatever __index__ raised). `from_owned_ptr_opt` takes
+        // ownership of that reference.
+        let index = PyObject::from_owned_ptr_opt(py, ffi::PyNumber_Index(ptr))
+            .ok_or_else(|| PyErr::fetch(py))?;
+        let result = long_to_u64(py, index.as_ptr());
+        // Give the reference back with the GIL we hold: a plain drop of a
+        // rust-cpython PyObject re-acquires the GIL first (PyGILState_Ensure),
+        // which is correct but costs a round trip.
+        index.release_ref(py);
+        result
+    }
+}
+
+/// # Safety
+/// The GIL is held and `long` is a live int (`PyLong_Check` is true).
+unsafe fn long_to_u64(py: Python, long: *mut ffi::PyObject) -> PyResult<u64> {
+    let mut overflow: c_int = 0;
+    // Outside long long: `overflow` is +1 or -1 and `v` is -1 (not the value).
+    let v = ffi::PyLong_AsLongLongAndOverflow(long, &mut overflow);
+    if v == -1 && !ffi::PyErr_Occurred().is_null() {
+        return Err(PyErr::fetch(py));
+    }
+    if overflow < 0 || (overflow == 0 && v < 0) {
+        return Err(PyErr::new::<exc::ValueError, _>(
+            py,
+            "factorial() not defined for negative values",
+        ));
+    }
+    if overflow > 0 || v > c_longlong::from(c_long::MAX) {
+        return Err(PyErr::new::<exc::OverflowError, _>(
+            py,
+            format!("factorial() argument should not exceed {}", c_long::MAX),
+        ));
+    }
+    Ok(v as u64)
+}
+
+/// The kernel boundary: releases the GIL when the work is large, catches a
+/// panic, and turns the outcome into a Python int or an exception.
+fn call_kernel(
+    py: Python,
+    n: u64,
+    kernel: fn(u64) -> Result<Factorial, Error>,
+) -> PyResult<PyObject> {
+    // AssertUnwindSafe: the closure reads `n` and a function pointer only.
+    let run = AssertUnwindSafe(move || kernel(n));
+    let outcome = if (EXPENSIVE_N..=MAX_N).contains(&n) {
+        // allow_threads releases the GIL around the closure; the `Send` bound
+        // keeps the `Python` token (and so every Python object) out of it.
+        // The catch_unwind must be inside: allow_threads does not restore the
+        // GIL if its closure unwinds.
+        py.allow_threads(move || catch_unwind(run))
+    } else {
+        catch_unwind(run)
+    };
+    match outcome {
+        Ok(Ok(value)) => to_py_int(py, &value),
+        Ok(Err(error)) => Err(PyErr::new::<exc::OverflowError, _>(py, error.to_string())),
+        Err(payload) => Err(PyErr::new::<exc::RuntimeError, _>(
+            py,
+            format!(
+                "Rust panic in factlab's kernel: {}",
+                panic_message(&*payload)
+            ),
+        )),
+    }
+}
+
+/// The message of a panic: `panic!("literal")` carries a `&str`,
+/// `panic!("{x}")` a `String`; anything else has none we can show.
+fn panic_message(payload: &(dyn Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(a panic payload that is not a string)")
+}
+
+fn to_py_int(py: Python, value: &Factorial) -> PyResult<PyObject> {
+    match value {
+        // n <= 20: the crate's own u64 conversion (PyLong_FromUnsignedLongLong).
+        Factorial::U64(v) => Ok(v.to_py_object(py).into_object()),
+        // Larger: from little-endian bytes, never through a decimal string.
+        Factorial::U128(v) => int_from_le_bytes(py, &v.to_le_bytes()),
+        Factorial::Limbs(limbs) => int_from_le_bytes(py, &factlab_core::limbs_le_bytes(limbs)),
+    }
+}
+
+// python3-sys 0.7.2 does not declare this one; it is in every CPython up to
+// 3.12 (the last one rust-cpython supports), as in PyO3's pyo3-ffi. Declaring
+// a missing C function is what a rust-cpython user did.
+extern "C" {
+    fn _PyLong_FromByteArray(
+        bytes: *const c_uchar,
+        n: usize,
+        little_endian: c_int,
+        is_signed: c_int,
+    ) -> *mut ffi::PyObject;
+}
+
+/// The unsigned int whose little-endian bytes are `bytes`.
+fn int_from_le_bytes(py: Python, bytes: &[u8]) -> PyResult<PyObject> {
+    // SAFETY: the GIL is held (`py`); CPython reads `bytes.len()` bytes from
+    // the pointer and copies them. The result is a new reference (or NULL
+    // with MemoryError set), which `from_owned_ptr_opt` takes over.
+    unsafe {
+        let int = _PyLong_FromByteArray(bytes.as_ptr(), bytes.len(), 1, 0);
+        PyObject::from_owned_ptr_opt(py, int).ok_or_else(|| PyErr::fetch(py))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn panic_messages_of_both_payload_kinds() {
+        let literal = catch_unwind(|| panic!("literal")).unwrap_err();
+        assert_eq!(panic_message(&*literal), "literal");
+        let n = 7;
+        let formatted = catch_unwind(|| panic!("formatted {n}")).unwrap_err();
+        assert_eq!(panic_message(&*formatted), "formatted 7");
+        let other = catch_unwind(|| std::panic::panic_any(42_u8)).unwrap_err();
+        assert!(panic_message(&*other).contains("not a string"));
+        let core = catch_unwind(factlab_core::testing::deliberate_panic).unwrap_err();
+        assert!(panic_message(&*core).contains("deliberate panic"));
+    }
+}

@@ -1,0 +1,115 @@
+//! # The PyO3 backend
+//!
+//! `factorial(n)` with exactly the behaviour of `math.factorial`, written with
+//! PyO3: the attribute macros generate the C-API glue (the `PyMethodDef`
+//! table, argument parsing, reference counting, turning `Err` into a raised
+//! exception) that `crates/capi` writes by hand.
+//!
+//! Built by maturin (`pip install crates/pyo3`) into the private module
+//! `factlab_pyo3._native`, re-exported by the Python package `factlab_pyo3`.
+
+use factlab_core::{factorial_limbs, factorial_u128, factorial_u64, limbs_le_bytes, EXPENSIVE_N};
+use pyo3::exceptions::{PyOverflowError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyInt};
+
+const NEGATIVE: &str = "factorial() not defined for negative values";
+
+/// Converts `n` the way `math.factorial` does: through `__index__` (so bool,
+/// int subclasses and objects with `__index__` pass, float and str raise
+/// TypeError), then into a C `long long`.
+fn to_i64(n: &Bound<'_, PyAny>) -> PyResult<i64> {
+    match n.extract::<i64>() {
+        Ok(v) => Ok(v),
+        // Too big for a C long either way: its sign decides the exception,
+        // ValueError below zero, OverflowError above (PyO3's own error).
+        // This is the cold path, so asking Python for the sign is fine.
+        Err(err) if err.is_instance_of::<PyOverflowError>(n.py()) => {
+            let index = n.py().import("operator")?.call_method1("index", (n,))?;
+            if index.lt(0)? {
+                Err(PyValueError::new_err(NEGATIVE))
+            } else {
+                Err(PyOverflowError::new_err(format!(
+                    "factorial() argument should not exceed {}",
+                    i64::MAX
+                )))
+            }
+        }
+        Err(err) => Err(err),
+    }
+}
+
+/// factorial(n, /)
+/// --
+///
+/// Find n!, exactly as math.factorial does.
+///
+/// Raise TypeError if n is not integral, ValueError if n is negative, and
+/// OverflowError past a C long or past factlab's bound (10**8).
+// `n, /`: positional-only, like math.factorial. PyO3 then skips keyword
+// matching on every call.
+#[pyfunction(signature = (n, /))]
+fn factorial<'py>(n: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyInt>> {
+    let py = n.py();
+    let n = u64::try_from(to_i64(n)?).map_err(|_| PyValueError::new_err(NEGATIVE))?;
+
+    // Small results: a table lookup, and PyO3 converts u64/u128 to an int.
+    if let Some(v) = factorial_u64(n) {
+        return Ok(v.into_pyobject(py)?);
+    }
+    if let Some(v) = factorial_u128(n) {
+        return Ok(v.into_pyobject(py)?);
+    }
+
+    // Big results. For large n the work takes milliseconds to seconds: let
+    // other Python threads run meanwhile. `detach` releases the GIL for the
+    // closure; the closure cannot touch Python objects (the compiler checks
+    // it: no `py`, no `Bound` may cross into it). For small n, releasing and
+    // re-taking the GIL would cost more than the work, so we keep it.
+    let limbs = if n >= EXPENSIVE_N {
+        py.detach(|| factorial_limbs(n))
+    } else {
+        factorial_limbs(n)
+    }
+    // The kernel refuses n past its bound at once; it becomes OverflowError.
+    .map_err(|err| PyOverflowError::new_err(err.to_string()))?;
+
+    // Build the int from the limbs' little-endian bytes: linear time, where
+    // going through a decimal string would be quadratic.
+    let bytes = PyBytes::new(py, &limbs_le_bytes(&limbs));
+    let int = py
+        .get_type::<PyInt>()
+        .call_method1("from_bytes", (bytes, "little"))?;
+    Ok(int.cast_into::<PyInt>()?)
+}
+
+/// crossing(n, /)
+/// --
+///
+/// The bare crossing: n! if n <= 20, else 0, with only PyO3's own conversion
+/// of n to a u64. The benchmark compares it with factorial to show what
+/// exactness and validation cost.
+#[pyfunction(signature = (n, /))]
+fn crossing(n: u64) -> u64 {
+    factorial_u64(n).unwrap_or(0)
+}
+
+/// raise_panic()
+/// --
+///
+/// Test-only: panics inside the kernel. PyO3 catches the panic at the
+/// boundary and raises `pyo3_runtime.PanicException` (a BaseException), so
+/// the panic never unwinds into the interpreter's C frames.
+#[pyfunction]
+fn raise_panic() -> PyResult<()> {
+    factlab_core::testing::deliberate_panic()
+        .map(drop)
+        .map_err(|err| PyOverflowError::new_err(err.to_string()))
+}
+
+/// The compiled module, `factlab_pyo3._native`.
+#[pymodule(gil_used = false)]
+mod _native {
+    #[pymodule_export]
+    use super::{crossing, factorial, raise_panic};
+}

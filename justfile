@@ -1,0 +1,58 @@
+# factlab: one exact factorial, ten ways to call native code from Python.
+# `just bench` and `just test` are the two commands; `just --list` shows the rest.
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+python := justfile_directory() / ".venv/bin/python"
+
+# Show the recipes.
+default:
+    @just --list
+
+# Create .venv and build + install every backend into it (idempotent; fast when nothing changed).
+setup:
+    @test -x {{python}} || python3 -m venv .venv
+    {{python}} python/tools/build.py
+
+# Rebuild every backend from scratch.
+rebuild:
+    @test -x {{python}} || python3 -m venv .venv
+    {{python}} python/tools/build.py --force
+
+# Lint (fmt, clippy, ruff) and run every test: Rust, C and Python.
+test: setup lint
+    cargo test --workspace --locked
+    {{python}} -m pytest
+
+# Formatting and lints, Rust and Python.
+lint: setup
+    cargo fmt --all --check
+    cargo clippy --workspace --all-targets --locked -- -D warnings
+    {{python}} -m ruff check python tests
+    {{python}} -m ruff format --check python tests
+
+# Reformat Rust and Python sources in place.
+fmt: setup
+    cargo fmt --all
+    {{python}} -m ruff format python tests
+    {{python}} -m ruff check --fix python tests
+
+# Time every backend (the seed article's experiment and more); args go to `python -m factlab bench`.
+bench *ARGS: setup
+    {{python}} -m factlab bench {{ARGS}}
+
+# List the backends and whether each one loads.
+list: setup
+    {{python}} -m factlab list
+
+# Regenerate the C headers crates/cabi/include/factlab{,_cdef}.h from crates/cabi/src/lib.rs (cbindgen).
+header:
+    FACTLAB_BLESS=1 cargo test -p factlab-cabi --test header
+
+# Run the C test program of the C ABI library under valgrind: no leak, no invalid access.
+# RUST_BACKTRACE=0: a printed backtrace keeps the symbol tables it loaded for the
+# rest of the process ("still reachable", by design of std, not factlab's leak).
+check-memory:
+    cargo test -p factlab-cabi --test c_program
+    RUST_BACKTRACE=0 valgrind --leak-check=full --errors-for-leak-kinds=all --error-exitcode=1 \
+        "${CARGO_TARGET_DIR:-target}/debug/check_factlab"

@@ -1,0 +1,129 @@
+# cython: language_level=3, embedsignature=True
+# (There is no indexing in this module, so boundscheck/wraparound would change nothing.)
+"""factlab's Cython backend: a compiled extension calling the C ABI library.
+
+Cython translates this file into C that uses the CPython C-API, so it can
+do what a foreign-function interface cannot: convert the argument exactly as
+``math.factorial`` does, decide in C whether to release the GIL, and build the
+result ``int`` straight from the kernel's limbs. The Rust kernel is linked in
+statically (``libfactlab_cabi.a``, see setup.py).
+"""
+
+from cpython.long cimport PyLong_AsLongAndOverflow
+from cpython.number cimport PyNumber_Index
+from libc.limits cimport LONG_MAX
+from libc.stdint cimport int32_t, uint64_t
+
+# The C ABI, declared for Cython. Cython does not read the header: these lines
+# must agree with crates/cabi/include/factlab.h (tests/test_compiled_ffi.py
+# checks it); the C compiler then checks the generated calls against the header.
+cdef extern from "factlab.h":
+    # `#define` constants: an anonymous enum is Cython's way to name them.
+    enum:
+        FACTLAB_OK
+        FACTLAB_TOO_LARGE
+        FACTLAB_PANIC
+        FACTLAB_NULL_POINTER
+        FACTLAB_MAX_N
+        FACTLAB_EXPENSIVE_N
+
+    ctypedef struct FactlabU128:
+        uint64_t lo
+        uint64_t hi
+
+    ctypedef struct FactlabBig:
+        uint64_t *limbs
+        size_t len
+
+    # `nogil`: these functions never touch Python objects, so they may be
+    # called with the GIL released.
+    uint64_t factlab_factorial_u64(uint64_t n) nogil
+    FactlabU128 factlab_factorial_u128(uint64_t n) nogil
+    int32_t factlab_factorial(uint64_t n, FactlabBig *out) nogil
+    int32_t factlab_debug_panic(FactlabBig *out) nogil
+    void factlab_big_free(FactlabBig *big) nogil
+
+cdef extern from "Python.h":
+    # What int.from_bytes() does inside: one pass over the bytes, no copy of
+    # them into a bytes object first. CPython-private but present in every
+    # version we support (3.13 adds the public PyLong_FromUnsignedNativeBytes).
+    object _PyLong_FromByteArray(const unsigned char *data, size_t n, int little_endian, int is_signed)
+
+
+def factorial(n):
+    """Exactly ``math.factorial(n)``, computed by the Rust kernel."""
+    cdef int overflow
+    # PyNumber_Index is operator.index(): ints (bool, subclasses) and objects
+    # with __index__ pass, float/str/None/... raise TypeError. Then the same
+    # conversion as math.factorial, with the same errors.
+    cdef long value = PyLong_AsLongAndOverflow(PyNumber_Index(n), &overflow)
+    if overflow > 0:
+        raise OverflowError(f"factorial() argument should not exceed {LONG_MAX}")
+    if overflow < 0 or value < 0:
+        raise ValueError("factorial() not defined for negative values")
+    if value <= 20:
+        # A C uint64_t: Cython turns the return value into a Python int.
+        return factlab_factorial_u64(value)
+    if value <= 34:
+        return _from_u128(factlab_factorial_u128(value))
+    return _big(value)
+
+
+def crossing(uint64_t n):
+    """The bare entry point: n! for n <= 20, else 0. No check beyond Cython's argument conversion."""
+    return factlab_factorial_u64(n)
+
+
+def raise_panic():
+    """Make the kernel panic through the same boundary as factorial(); RuntimeError."""
+    cdef FactlabBig big = FactlabBig(NULL, 0)
+    _raise_for(factlab_debug_panic(&big), 0)
+
+
+cdef object _from_u128(FactlabU128 r):
+    # Two 64-bit words into one Python int, in one step: their 16 bytes,
+    # least significant first, whatever the machine's byte order (the C
+    # compiler turns this loop into two stores). `(<object>r.hi) << 64 | r.lo`
+    # would be as exact, but makes four int objects instead of one.
+    cdef unsigned char le_bytes[16]
+    cdef int i
+    for i in range(8):
+        le_bytes[i] = (r.lo >> (8 * i)) & 0xFF
+        le_bytes[8 + i] = (r.hi >> (8 * i)) & 0xFF
+    return _PyLong_FromByteArray(le_bytes, 16, 1, 0)
+
+
+cdef object _big(uint64_t n):
+    cdef FactlabBig big = FactlabBig(NULL, 0)
+    cdef int32_t status
+    if n >= FACTLAB_EXPENSIVE_N:
+        # Milliseconds to seconds of work: let other Python threads run.
+        # Inside `with nogil` Cython refuses any Python object: a compile-time guarantee.
+        with nogil:
+            status = factlab_factorial(n, &big)
+    else:
+        # Below EXPENSIVE_N the work is shorter than giving the GIL away and taking it back.
+        status = factlab_factorial(n, &big)
+    if status != FACTLAB_OK:
+        _raise_for(status, n)  # nothing was allocated
+    # From here we own big.limbs: give them back to Rust whatever happens.
+    try:
+        # Little-endian limbs on a little-endian machine (x86-64, arm64) are
+        # the little-endian bytes of the number.
+        return _PyLong_FromByteArray(<const unsigned char *>big.limbs, big.len * sizeof(uint64_t), 1, 0)
+    finally:
+        factlab_big_free(&big)
+
+
+cdef int _raise_for(int32_t status, uint64_t n) except -1:
+    """Turn a factlab status code into the Python exception (always raises)."""
+    if status == FACTLAB_TOO_LARGE:
+        raise OverflowError(
+            f"factorial() argument should not exceed {FACTLAB_MAX_N} (factlab's bound), got {n}"
+        )
+    if status == FACTLAB_PANIC:
+        raise RuntimeError(
+            "the factlab kernel panicked; the panic was caught at the C ABI boundary "
+            "(FACTLAB_PANIC, see the message on stderr)"
+        )
+    raise RuntimeError(f"factlab C ABI: unexpected status {status} for n = {n}")

@@ -1,0 +1,13 @@
+"""factlab: one exact factorial, ten ways to call native code from Python.
+
+>>> import factlab
+>>> factlab.backend_names()[:3]
+['python', 'math', 'pyo3']
+>>> factlab.load("python").factorial(25)
+15511210043330985984000000
+"""
+
+from factlab._registry import BACKENDS, BackendNotBuilt, BackendSpec, backend_names, load, spec
+
+__all__ = ["BACKENDS", "BackendNotBuilt", "BackendSpec", "backend_names", "load", "spec"]
+__version__ = "0.1.0"

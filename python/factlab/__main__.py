@@ -1,0 +1,42 @@
+"""``python -m factlab``: list the backends, or run the benchmark."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from factlab._registry import BACKENDS, BackendNotBuilt, load
+
+
+def cmd_list() -> int:
+    """Print every backend and whether it loads; exit 1 if one does not."""
+    width = max(len(s.name) for s in BACKENDS)
+    failed = 0
+    for entry in BACKENDS:
+        try:
+            backend = load(entry.name)
+            value = backend.factorial(25)
+            status = "ok" if value == 15511210043330985984000000 else f"WRONG: 25! gave {value}"
+        except BackendNotBuilt as exc:
+            status = f"not built: {exc}"
+        failed += status != "ok"
+        print(f"{entry.name:<{width}}  {status:<4}  {entry.summary}")
+    return 1 if failed else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m factlab", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("list", help="list the backends and whether each loads")
+    bench = sub.add_parser("bench", help="time every backend", add_help=False)
+    bench.add_argument("args", nargs=argparse.REMAINDER)
+    args, rest = parser.parse_known_args(argv)
+    if args.command == "list":
+        return cmd_list()
+    from factlab.bench import main as bench_main
+
+    return bench_main(rest + args.args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""One module per backend; see :mod:`factlab._registry` for the contract."""

@@ -1,0 +1,156 @@
+"""A wide table of odd inputs for ``factorial``, shared by the reliability tests.
+
+Each entry is ``(label, make)``: ``make()`` builds a fresh argument, so that
+the same table can be rebuilt inside a subprocess.
+"""
+
+from __future__ import annotations
+
+import array
+import math
+import operator
+import struct
+from collections.abc import Callable
+from decimal import Decimal
+from fractions import Fraction
+
+LONG_MAX = (1 << (8 * struct.calcsize("l") - 1)) - 1
+LONG_MIN = -LONG_MAX - 1
+MAX_N = 100_000_000  # factlab_core::MAX_N
+
+
+class Index:
+    """Not an int, but has __index__."""
+
+    def __init__(self, value: int) -> None:
+        self.value = value
+
+    def __index__(self) -> int:
+        return self.value
+
+
+class OnlyInt:
+    """__int__ but no __index__: refused since Python 3.10."""
+
+    def __int__(self) -> int:
+        return 5
+
+
+class OnlyFloat:
+    def __float__(self) -> float:
+        return 5.0
+
+
+class IndexFails(Exception):
+    """Raised by BadIndex.__index__; must propagate unchanged."""
+
+
+class BadIndex:
+    def __index__(self) -> int:
+        raise IndexFails("__index__ refused")
+
+
+class IndexReturnsFloat:
+    def __index__(self) -> float:  # a broken __index__: TypeError
+        return 5.0
+
+
+class MyInt(int):
+    pass
+
+
+class HugeIndex:
+    def __index__(self) -> int:
+        return 10**40
+
+
+class NegativeHugeIndex:
+    def __index__(self) -> int:
+        return -(10**40)
+
+
+INPUTS: list[tuple[str, Callable[[], object]]] = [
+    # integers and their edges
+    ("0", lambda: 0),
+    ("1", lambda: 1),
+    ("20", lambda: 20),
+    ("21", lambda: 21),
+    ("34", lambda: 34),
+    ("35", lambda: 35),
+    ("100", lambda: 100),
+    ("-1", lambda: -1),
+    ("LONG_MAX", lambda: LONG_MAX),
+    ("LONG_MAX+1", lambda: LONG_MAX + 1),
+    ("LONG_MIN", lambda: LONG_MIN),
+    ("LONG_MIN-1", lambda: LONG_MIN - 1),
+    ("2**64", lambda: 2**64),
+    ("10**100", lambda: 10**100),
+    ("-(10**100)", lambda: -(10**100)),
+    # bool and int subclasses, __index__
+    ("True", lambda: True),
+    ("False", lambda: False),
+    ("MyInt(25)", lambda: MyInt(25)),
+    ("MyInt(-2)", lambda: MyInt(-2)),
+    ("Index(25)", lambda: Index(25)),
+    ("Index(-5)", lambda: Index(-5)),
+    ("HugeIndex", HugeIndex),
+    ("NegativeHugeIndex", NegativeHugeIndex),
+    ("BadIndex", BadIndex),
+    ("IndexReturnsFloat", IndexReturnsFloat),
+    ("OnlyInt", OnlyInt),
+    ("OnlyFloat", OnlyFloat),
+    # floats
+    ("5.0", lambda: 5.0),
+    ("2.5", lambda: 2.5),
+    ("-0.0", lambda: -0.0),
+    ("nan", lambda: math.nan),
+    ("inf", lambda: math.inf),
+    ("-inf", lambda: -math.inf),
+    ("1e100", lambda: 1e100),
+    # other numbers
+    ("Decimal(5)", lambda: Decimal(5)),
+    ("Decimal('NaN')", lambda: Decimal("NaN")),
+    ("Fraction(10, 2)", lambda: Fraction(10, 2)),
+    ("5+0j", lambda: 5 + 0j),
+    # not numbers at all
+    ("'5'", lambda: "5"),
+    ("b'5'", lambda: b"5"),
+    ("bytearray", lambda: bytearray(b"5")),
+    ("None", lambda: None),
+    ("[5]", lambda: [5]),
+    ("(5,)", lambda: (5,)),
+    ("{5}", lambda: {5}),
+    ("{5: 5}", lambda: {5: 5}),
+    ("array", lambda: array.array("q", [5])),
+    ("object()", object),
+    ("int (the type)", lambda: int),
+]
+
+
+def outcome(fn: Callable[[object], object], arg: object) -> str:
+    """What a call does, as a comparable string: its value or its exception type."""
+    try:
+        value = fn(arg)
+    except Exception as exc:
+        return f"raises {type(exc).__module__}.{type(exc).__qualname__}"
+    if type(value) is not int:
+        return f"returns a {type(value).__name__}"
+    return f"returns {value}"
+
+
+def beyond_bound(arg: object) -> bool:
+    """True for n in (MAX_N, LONG_MAX]: math.factorial would work for hours
+    there (and then run out of memory); factlab's native backends refuse at
+    once with OverflowError, their documented bound."""
+    try:
+        k = operator.index(arg)  # type: ignore[arg-type]
+    except Exception:
+        return False
+    return MAX_N < k <= LONG_MAX
+
+
+def expected(arg: object) -> str:
+    """The outcome the contract requires of every backend."""
+    if beyond_bound(arg):
+        return "raises builtins.OverflowError"
+    return outcome(math.factorial, arg)  # type: ignore[arg-type]
