@@ -56,3 +56,12 @@ check-memory:
     cargo test -p factlab-cabi --test c_program
     RUST_BACKTRACE=0 valgrind --leak-check=full --errors-for-leak-kinds=all --error-exitcode=1 \
         "${CARGO_TARGET_DIR:-target}/debug/check_factlab"
+
+# Workshop: build and test one exercise against your code in docs/exercises/NAME/start/ (it fails
+# until you solve it). `just exercise NAME solution` tests the reference; other args go to pytest.
+exercise NAME *ARGS: setup
+    {{python}} docs/exercises/run.py exercise {{NAME}} {{ARGS}}
+
+# Prove every workshop exercise: its test passes against solution/ and fails against start/.
+exercises-check: setup
+    {{python}} docs/exercises/run.py check

@@ -22,8 +22,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import factlab
 import pytest
+
+import factlab
 
 ROOT = Path(__file__).resolve().parents[1]
 CDEF_HEADER = ROOT / "crates" / "cabi" / "include" / "factlab_cdef.h"

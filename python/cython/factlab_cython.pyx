@@ -14,6 +14,12 @@ from cpython.number cimport PyNumber_Index
 from libc.limits cimport LONG_MAX
 from libc.stdint cimport int32_t, uint64_t
 
+import sys
+
+# The results are built from the bytes of 64-bit words, read as little-endian.
+if sys.byteorder != "little":
+    raise ImportError("factlab_cython reads the kernel's words as little-endian bytes: x86-64, arm64, ...")
+
 # The C ABI, declared for Cython. Cython does not read the header: these lines
 # must agree with crates/cabi/include/factlab.h (tests/test_compiled_ffi.py
 # checks it); the C compiler then checks the generated calls against the header.
@@ -81,16 +87,10 @@ def raise_panic():
 
 
 cdef object _from_u128(FactlabU128 r):
-    # Two 64-bit words into one Python int, in one step: their 16 bytes,
-    # least significant first, whatever the machine's byte order (the C
-    # compiler turns this loop into two stores). `(<object>r.hi) << 64 | r.lo`
-    # would be as exact, but makes four int objects instead of one.
-    cdef unsigned char le_bytes[16]
-    cdef int i
-    for i in range(8):
-        le_bytes[i] = (r.lo >> (8 * i)) & 0xFF
-        le_bytes[8 + i] = (r.hi >> (8 * i)) & 0xFF
-    return _PyLong_FromByteArray(le_bytes, 16, 1, 0)
+    # {lo, hi}: on a little-endian machine the struct's 16 bytes are the
+    # number's little-endian bytes, so one call makes the int (one object;
+    # `(<object>r.hi) << 64 | r.lo` would make four).
+    return _PyLong_FromByteArray(<const unsigned char *>&r, sizeof(r), 1, 0)
 
 
 cdef object _big(uint64_t n):
@@ -108,8 +108,8 @@ cdef object _big(uint64_t n):
         _raise_for(status, n)  # nothing was allocated
     # From here we own big.limbs: give them back to Rust whatever happens.
     try:
-        # Little-endian limbs on a little-endian machine (x86-64, arm64) are
-        # the little-endian bytes of the number.
+        # Little-endian limbs on a little-endian machine are the
+        # little-endian bytes of the number.
         return _PyLong_FromByteArray(<const unsigned char *>big.limbs, big.len * sizeof(uint64_t), 1, 0)
     finally:
         factlab_big_free(&big)

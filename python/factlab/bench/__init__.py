@@ -44,17 +44,40 @@ def _parser() -> argparse.ArgumentParser:
     )
     speed = p.add_mutually_exclusive_group()
     speed.add_argument("--quick", action="store_true", help="a smoke run of a few seconds (rough figures)")
-    speed.add_argument("--rigorous", action="store_true",
-                       help="pyperf's full settings (20 processes per figure): for publication, much longer")
-    p.add_argument("--backends", type=_csv, metavar="A,B",
-                   help="only these backends (default: every registered one; unbuilt ones show as skipped)")
-    p.add_argument("--scenario", "--scenarios", dest="scenarios", type=_csv, metavar="X,Y",
-                   help=f"only these scenarios, of: {', '.join(SCENARIOS)}")
-    p.add_argument("--out", type=Path, metavar="DIR", help="output directory (default: target/bench/ of the repo)")
-    p.add_argument("--compare", type=Path, metavar="OLD.json",
-                   help="after the run, print the change of every figure against OLD.json")
-    p.add_argument("--against", type=Path, metavar="NEW.json",
-                   help="with --compare: compare OLD.json with NEW.json, without running anything")
+    speed.add_argument(
+        "--rigorous",
+        action="store_true",
+        help="pyperf's full settings (20 processes per figure): for publication, much longer",
+    )
+    p.add_argument(
+        "--backends",
+        type=_csv,
+        metavar="A,B",
+        help="only these backends (default: every registered one; unbuilt ones show as skipped)",
+    )
+    p.add_argument(
+        "--scenario",
+        "--scenarios",
+        dest="scenarios",
+        type=_csv,
+        metavar="X,Y",
+        help=f"only these scenarios, of: {', '.join(SCENARIOS)}",
+    )
+    p.add_argument(
+        "--out", type=Path, metavar="DIR", help="output directory (default: target/bench/ of the repo)"
+    )
+    p.add_argument(
+        "--compare",
+        type=Path,
+        metavar="OLD.json",
+        help="after the run, print the change of every figure against OLD.json",
+    )
+    p.add_argument(
+        "--against",
+        type=Path,
+        metavar="NEW.json",
+        help="with --compare: compare OLD.json with NEW.json, without running anything",
+    )
     return p
 
 
@@ -79,7 +102,9 @@ class _Lines:
     def done(self, label: str, outcome: str, advance: bool = True) -> None:
         self.count += advance
         elapsed = time.perf_counter() - self.t0
-        step = f"{self.count:>{len(str(self.total))}}/{self.total}" if advance else "  " * len(str(self.total))
+        step = (
+            f"{self.count:>{len(str(self.total))}}/{self.total}" if advance else "  " * len(str(self.total))
+        )
         self.console.print(f"[{step}] {elapsed:6.1f} s  {label}: {outcome}", highlight=False, markup=False)
 
 
@@ -103,10 +128,10 @@ def _resolve_backends(names: list[str] | None) -> tuple[list[str], dict[str, Any
     import factlab
 
     known = factlab.backend_names()
-    selected = names or known
-    unknown = [n for n in selected if n not in known]
+    unknown = [n for n in names or () if n not in known]
     if unknown:
         return [], {}, f"unknown backend(s): {', '.join(unknown)}; known: {', '.join(known)}"
+    selected = [n for n in known if not names or n in names]  # always in the registry's order
     modules: dict[str, Any] = {}
     for name in selected:
         try:
@@ -142,6 +167,8 @@ def main(argv: list[str] | None = None) -> int:
     from factlab.bench.scenarios import MODES, SCENARIOS
 
     console = Console()
+    if not console.is_terminal:  # a log or a pipe: no terminal width to follow, keep tables readable
+        console = Console(width=120)
     err = Console(stderr=True)
     if args.against and not args.compare:
         err.print("--against needs --compare OLD.json")
@@ -169,11 +196,20 @@ def main(argv: list[str] | None = None) -> int:
     return _run(console, mode, backends, modules, scenarios, out_dir, root, args.compare)
 
 
-def _run(console: Any, mode: Any, backends: list[str], modules: dict[str, Any], scenarios: list[str],
-         out_dir: Path, root: Path | None, compare_with: Path | None) -> int:
+def _run(
+    console: Any,
+    mode: Any,
+    backends: list[str],
+    modules: dict[str, Any],
+    scenarios: list[str],
+    out_dir: Path,
+    root: Path | None,
+    compare_with: Path | None,
+) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from factlab.bench import chart, machine, report, scenarios as sc
+    from factlab.bench import chart, machine, report
+    from factlab.bench import scenarios as sc
 
     out_dir.mkdir(parents=True, exist_ok=True)
     results_path = out_dir / "results.json"
@@ -182,15 +218,24 @@ def _run(console: Any, mode: Any, backends: list[str], modules: dict[str, Any], 
     shutil.rmtree(out_dir / "pyperf", ignore_errors=True)  # pyperf --append would merge old runs
 
     info = machine.describe(root or Path.cwd())
-    session = sc.Session(mode=mode, backends=backends, modules=modules, out_dir=out_dir,
-                         progress=_Lines(console, 0), gmpy2=_gmpy2())
+    session = sc.Session(
+        mode=mode,
+        backends=backends,
+        modules=modules,
+        out_dir=out_dir,
+        progress=_Lines(console, 0),
+        gmpy2=_gmpy2(),
+    )
     total = sc.count_jobs(session, scenarios)
     built = session.built()
     missing = [b for b in backends if b not in built]
-    console.print(f"[bold]factlab bench[/] ({mode.name} mode): {len(built)} backend(s) built: "
-                  f"{', '.join(built) or 'none'}" + (f"; not built: {', '.join(missing)}" if missing else ""))
-    console.print(f"{machine.one_line(info)}; {total} timings to take; results go to {out_dir}",
-                  highlight=False)
+    console.print(
+        f"[bold]factlab bench[/] ({mode.name} mode): {len(built)} backend(s) built: "
+        f"{', '.join(built) or 'none'}" + (f"; not built: {', '.join(missing)}" if missing else "")
+    )
+    console.print(
+        f"{machine.one_line(info)}; {total} timings to take; results go to {out_dir}", highlight=False
+    )
 
     t0 = time.perf_counter()
 
@@ -199,7 +244,12 @@ def _run(console: Any, mode: Any, backends: list[str], modules: dict[str, Any], 
             console.print(report.to_rich(table))
 
     if console.is_terminal:
-        columns = (TextColumn("{task.description:<58}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        columns = (
+            TextColumn("{task.description:<58}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+        )
         with Progress(*columns, console=console, transient=True) as bar:
             session.progress = _Bar(bar, total)
             results = sc.run(session, scenarios, show)
@@ -230,12 +280,16 @@ def _run(console: Any, mode: Any, backends: list[str], modules: dict[str, Any], 
     if compare_with is not None:
         _print_compare(console, compare_with, data, "this run")
     failures = [
-        (name, r["backend"]) for name, res in results.items() for r in res["rows"]
+        (name, r["backend"])
+        for name, res in results.items()
+        for r in res["rows"]
         if r["status"] in ("failed", "wrong") or r.get("exact") is False
     ]
     if failures:
-        console.print(f"[bold red]{len(failures)} figure(s) failed or were wrong:[/] "
-                      + ", ".join(f"{s}/{b}" for s, b in failures))
+        console.print(
+            f"[bold red]{len(failures)} figure(s) failed or were wrong:[/] "
+            + ", ".join(f"{s}/{b}" for s, b in failures)
+        )
         return 1
     return 0
 

@@ -21,7 +21,9 @@ Three kinds of job:
     last timed call is checked against the expected fingerprint.
 ``threads``
     ``k`` threads each computing ``factorial(n)`` at once; the time is the wall
-    time until both are done. Every result is checked.
+    time until both are done. Every result is checked. With ``gil_probe`` the
+    manager then measures directly whether another thread can run Python while
+    one is inside the call (:func:`gil_share`).
 
 A wrong result makes the worker exit with ``FACTLAB-WRONG ...`` on stderr: a
 figure for a wrong answer is never reported as a timing.
@@ -121,13 +123,13 @@ def threads_timer(job: dict[str, Any]) -> Callable[[int], float]:
 
     def time_rounds(loops: int) -> float:
         total = 0.0
+
+        def work(i: int, results: list[object]) -> None:
+            results[i] = f(n)
+
         for _ in range(loops):
             results: list[object] = [None] * k
-
-            def work(i: int) -> None:
-                results[i] = f(n)
-
-            threads = [threading.Thread(target=work, args=(i,)) for i in range(k)]
+            threads = [threading.Thread(target=work, args=(i, results)) for i in range(k)]
             t0 = time.perf_counter()
             for t in threads:
                 t.start()
@@ -147,6 +149,49 @@ def calibrate(time_func: Callable[[int], float], min_time: float) -> int:
     while time_func(loops) < min_time and loops < 2**32:
         loops *= 2
     return loops
+
+
+def gil_share(f: Callable[[int], object], n: int, duration: float, tries: int = 3) -> float:
+    """How freely this thread runs Python while another thread is inside ``f(n)``.
+
+    Another thread starts ``f(n)`` and notes the time; this thread then spins a
+    Python loop and counts its iterations in the middle of the call (from 10%
+    to 60% of ``duration``, the call's measured time), compared with the same
+    loop alone. A binding that holds the GIL keeps this thread out until the
+    call returns, after the window: 0. One that releases it lets this thread
+    run: near 1 with a free core, less on a busy machine, never 0. The best of
+    ``tries`` is kept, so that a busy machine does not pass for a held GIL.
+    """
+    clock = time.perf_counter
+
+    def spin(start: float, end: float) -> int:
+        count = 0
+        while (now := clock()) < end:
+            if now >= start:
+                count += 1
+        return count
+
+    solo_time = min(0.05, 0.5 * duration)
+    t0 = clock()
+    solo_rate = spin(t0, t0 + solo_time) / solo_time
+
+    def work(started: list[float], ready: threading.Event) -> None:
+        started.append(clock())
+        ready.set()
+        f(n)
+
+    best = 0.0
+    for _ in range(tries):
+        started: list[float] = []
+        ready = threading.Event()
+        thread = threading.Thread(target=work, args=(started, ready))
+        thread.start()
+        ready.wait()
+        start, end = started[0] + 0.1 * duration, started[0] + 0.6 * duration
+        count = spin(start, end)
+        thread.join()
+        best = max(best, count / (solo_rate * (end - start)))
+    return best
 
 
 def _carry_job(cmd: list[str], args: Any) -> None:
@@ -194,13 +239,15 @@ def main() -> None:
         "median": bench.median(),
         "min": min(values),
         "values": values,
-        "processes": bench.get_nrun(),
+        "processes": sum(1 for run in bench.get_runs() if run.values),  # calibration runs excluded
         "loops": bench.get_loops(),
         "duration": bench.get_total_duration(),
         # timeit jobs: checked above by the manager; call/threads jobs: by the
         # worker on every timed value (it exits before reporting a wrong one).
         "exact": True if job.get("expect") is not None else exact,
     }
+    if job.get("gil_probe"):
+        result["gil_share"] = gil_share(function(job), int(job["n"]), bench.mean())
     print(RESULT_PREFIX + json.dumps(result), flush=True)
 
 

@@ -11,6 +11,7 @@ NATIVE_LIGHT = "#9cc3e6"
 BASELINE = "#8a8a8a"
 BASELINE_LIGHT = "#cfcfcf"
 WRONG = "#c0392b"
+X = "\N{MULTIPLICATION SIGN}"
 
 
 def _label(value: float) -> str:
@@ -23,21 +24,29 @@ def _article_panel(ax: Any, result: dict[str, Any]) -> None:
     values = [r["ns_per_call"] for r in rows]
     errors = [r["stdev_ns"] for r in rows]
     colors = [
-        WRONG if r.get("exact") is False else (BASELINE if r["backend"] in BASELINES else NATIVE) for r in rows
+        WRONG if r.get("exact") is False else (BASELINE if r["backend"] in BASELINES else NATIVE)
+        for r in rows
     ]
     ax.barh(names, values, xerr=errors, color=colors, ecolor="#333333", capsize=2)
-    if values and max(values) / min(values) > 10:
+    log = bool(values) and max(values) / min(values) > 10
+    if log:
+        from matplotlib.ticker import FuncFormatter, LogLocator
+
         ax.set_xscale("log")
         ax.set_xlim(min(values) / 1.5, max(values) * 4)
+        ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: f"{x:,.0f}"))
+        ax.xaxis.set_minor_formatter(FuncFormatter(lambda _x, _pos: ""))
     else:
         ax.set_xlim(0, max(values or [1]) * 1.3)
-    for y, (v, row) in enumerate(zip(values, rows, strict=True)):
+    for y, (v, err, row) in enumerate(zip(values, errors, rows, strict=True)):
         text = _label(v)
         if row.get("speedup_vs_python"):
-            text += f"  ({row['speedup_vs_python']:.1f}× pure Python)"
-        ax.text(v * 1.08 if ax.get_xscale() == "log" else v * 1.02, y, text, va="center", fontsize=8)
+            text += f"  ({row['speedup_vs_python']:.1f}{X} pure Python)"
+        end = v + err
+        ax.text(end * 1.06 if log else end + max(values) * 0.01, y, text, va="center", fontsize=8)
     ax.set_title(f"factorial({result['n']}): ns per call (lower is faster)", loc="left", fontsize=10)
-    ax.set_xlabel("ns per call" + (" (log scale)" if ax.get_xscale() == "log" else ""))
+    ax.set_xlabel("ns per call" + (" (log scale)" if log else ""))
     ax.grid(axis="x", alpha=0.3)
 
 
@@ -58,14 +67,18 @@ def _crossing_panel(ax: Any, result: dict[str, Any]) -> None:
     ax.set_xlim(0, top * 1.45)
     ax.set_title("crossing(25) and the cost of exactness: ns per call", loc="left", fontsize=10)
     ax.set_xlabel("ns per call (linear)")
-    ax.legend(loc="lower right", fontsize=8, frameon=False)
+    ax.legend(loc="upper right", fontsize=8, frameon=False)
     ax.grid(axis="x", alpha=0.3)
 
 
 def draw(scenarios: dict[str, Any], machine_line: str, path: Path) -> Path | None:
     """Write the chart; None when neither scenario has a figure to draw."""
-    panels = [name for name in ("article", "crossing") if name in scenarios and any(
-        "ns_per_call" in r or "crossing_ns" in r for r in scenarios[name]["rows"])]
+    panels = [
+        name
+        for name in ("article", "crossing")
+        if name in scenarios
+        and any("ns_per_call" in r or "crossing_ns" in r for r in scenarios[name]["rows"])
+    ]
     if not panels:
         return None
     import matplotlib
@@ -74,13 +87,22 @@ def draw(scenarios: dict[str, Any], machine_line: str, path: Path) -> Path | Non
     import matplotlib.pyplot as plt
 
     heights = [max(len(scenarios[p]["rows"]), 2) * 0.38 + 1.0 for p in panels]
-    fig, axes = plt.subplots(len(panels), 1, figsize=(10, sum(heights) + 0.8),
-                             gridspec_kw={"height_ratios": heights}, squeeze=False)
+    fig, axes = plt.subplots(
+        len(panels),
+        1,
+        figsize=(10, sum(heights) + 0.8),
+        gridspec_kw={"height_ratios": heights},
+        squeeze=False,
+    )
     for ax, name in zip(axes[:, 0], panels, strict=True):
         (_article_panel if name == "article" else _crossing_panel)(ax, scenarios[name])
         ax.spines[["top", "right"]].set_visible(False)
-    fig.suptitle(f"factlab: one exact factorial, ten ways to call it from Python\n{machine_line}",
-                 fontsize=11, x=0.01, ha="left")
+    fig.suptitle(
+        f"factlab: one exact factorial, ten ways to call it from Python\n{machine_line}",
+        fontsize=11,
+        x=0.01,
+        ha="left",
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -73,6 +73,7 @@ def describe(root: Path) -> dict[str, Any]:
         "rustc": _command("rustc", "--version"),
         "packages": package_versions(),
         "git": git_commit(root),
+        "load_average_at_start": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
     }
 
 

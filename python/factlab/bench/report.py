@@ -15,6 +15,7 @@ from typing import Any
 from factlab.bench.scenarios import ARTICLE_FIGURES, GMPY2, SCENARIOS, fmt_seconds
 
 FORMAT = "factlab-bench/1"
+X = "\N{MULTIPLICATION SIGN}"  # for ratios: 14x
 
 
 @dataclass
@@ -24,6 +25,7 @@ class Table:
     rows: list[list[str]] = field(default_factory=list)
     styles: list[str] = field(default_factory=list)  # one rich style per row ("" for none)
     notes: list[str] = field(default_factory=list)
+    left: int = 1  # how many leading columns hold names (left-aligned); figures are right-aligned
 
     def add(self, cells: list[str], style: str = "") -> None:
         self.rows.append(cells)
@@ -46,7 +48,7 @@ def ns(value: float | None, stdev: float | None = None) -> str:
 def times(value: float | None) -> str:
     if value is None:
         return "—"
-    return f"{value:,.0f}×" if value >= 100 else f"{value:.3g}×"
+    return f"{value:,.0f}{X}" if value >= 100 else f"{value:.3g}{X}"
 
 
 def yes_no(value: bool | None) -> str:
@@ -80,8 +82,14 @@ def article_table(result: dict[str, Any]) -> Table:
     calls = result["calls"]
     t = Table(
         f"{result['title']}",
-        ["backend", "ns per call", f"{calls:,} calls", "speed-up over pure Python",
-         "time ÷ math.factorial's", "exact 25!"],
+        [
+            "backend",
+            "ns per call",
+            f"{calls:,} calls",
+            "speed-up over pure Python",
+            "time ÷ math.factorial's",
+            "exact 25!",
+        ],
     )
     for row in result["rows"]:
         if row["status"] != "ok":
@@ -100,13 +108,26 @@ def article_table(result: dict[str, Any]) -> Table:
         )
     fig = result.get("article_figures", ARTICLE_FIGURES)
     py, cffi = fig["pure_python_seconds"], fig["cffi_seconds"]
-    t.add(["the article: pure Python", "—", f"{py:.2f} s", "1×", "—", "yes (but its 0! was 0)"], "cyan")
-    t.add(["the article: CFFI", "—", f"{cffi:.2f} s", f"{fig['claimed_speedup']}× (as claimed)", "—",
-           "NO (a C long overflows at 21!)"], "cyan")
-    t.notes.append("Mean ± std dev over pyperf's worker processes, per call, loop included "
-                   "(the loop of `python -m timeit`).")
-    t.notes.append("The article's figures are its own, on its machine; only ratios compare across "
-                   "machines. " + "; ".join(fig["notes"]) + ".")
+    t.add(["the article: pure Python", "—", f"{py:.2f} s", f"1{X}", "—", "yes (but its 0! was 0)"], "cyan")
+    t.add(
+        [
+            "the article: CFFI",
+            "—",
+            f"{cffi:.2f} s",
+            f"{fig['claimed_speedup']}{X} (as claimed)",
+            "—",
+            "NO (a C long overflows at 21!)",
+        ],
+        "cyan",
+    )
+    t.notes.append(
+        "Mean ± std dev over pyperf's worker processes, per call, loop included "
+        "(the loop of `python -m timeit`)."
+    )
+    t.notes.append(
+        "The article's rows are its own figures, on its own machine: compare ratios, not "
+        "seconds. Of its results: " + "; ".join(fig["notes"]) + "."
+    )
     return t
 
 
@@ -129,9 +150,11 @@ def crossing_table(result: dict[str, Any]) -> Table:
             ],
             _style(row),
         )
-    t.notes.append("crossing(n) is each binding's bare entry point: u64 in, u64 out, no argument "
-                   "checks, no big int (it returns 0 past 20!). math's crossing is math.factorial "
-                   "itself, so its cost of exactness is 0 by definition.")
+    t.notes.append(
+        "crossing(n) is each binding's bare entry point: u64 in, u64 out, no argument "
+        "checks, no big int (it returns 0 past 20!). math's crossing is math.factorial "
+        "itself, so its cost of exactness is 0 by definition."
+    )
     return t
 
 
@@ -215,20 +238,41 @@ def threads_table(result: dict[str, Any]) -> Table:
     n = result["n"]
     t = Table(
         f"{result['title']} (n={n:,})",
-        ["backend", "t1: one call, one thread", "t2: two calls, two threads", "speed-up 2·t1/t2",
-         "releases the GIL"],
+        [
+            "backend",
+            "t1: one call, one thread",
+            "t2: two calls, two threads",
+            "speed-up 2·t1/t2",
+            "other thread ran",
+            "releases the GIL",
+        ],
     )
     for row in result["rows"]:
         if row["status"] != "ok":
-            t.add([row["backend"], *_problem(row, 4)], _style(row))
+            t.add([row["backend"], *_problem(row, 5)], _style(row))
             continue
         t.add(
-            [row["backend"], fmt_seconds(row["t1"]), fmt_seconds(row["t2"]), times(row["speedup"]),
-             row["releases_gil"]],
+            [
+                row["backend"],
+                fmt_seconds(row["t1"]),
+                fmt_seconds(row["t2"]),
+                times(row["speedup"]),
+                f"{min(row['gil_share'], 1.0):.0%}",
+                row["releases_gil"],
+            ],
             _style(row),
         )
-    t.notes.append(f"≈2× when the binding lets the other thread run during the computation, ≈1× when not; "
-                   f"{result.get('usable_cores')} usable cores; other load on the machine lowers it.")
+    load = result.get("load_average")
+    busy = f"; load average {load:.1f} when it started" if load is not None else ""
+    t.notes.append(
+        f"Speed-up: ≈2{X} when both calls ran at once, ≈1{X} when they took turns; it needs two idle "
+        f"cores ({result.get('usable_cores')} usable here{busy})."
+    )
+    t.notes.append(
+        "'Other thread ran': how fast a second thread ran Python while the first was inside the "
+        "call, against its speed alone. 0% means the call held the GIL; this does not depend on "
+        "idle cores, so it decides 'releases the GIL'."
+    )
     return t
 
 
@@ -248,10 +292,14 @@ def scenario_tables(name: str, result: dict[str, Any]) -> list[Table]:
 def to_rich(table: Table) -> Any:
     from rich.table import Table as RichTable
 
-    rt = RichTable(title=table.title, title_justify="left", caption_justify="left",
-                   caption="\n".join(table.notes) or None)
+    rt = RichTable(
+        title=table.title,
+        title_justify="left",
+        caption_justify="left",
+        caption="\n".join(table.notes) or None,
+    )
     for i, header in enumerate(table.headers):
-        rt.add_column(header, justify="left" if i == 0 else "right", overflow="fold")
+        rt.add_column(header, justify="left" if i < table.left else "right", overflow="fold")
     for cells, style in zip(table.rows, table.styles, strict=True):
         rt.add_row(*cells, style=style or None)
     return rt
@@ -264,7 +312,7 @@ def _md_escape(text: str) -> str:
 def to_markdown(table: Table, level: int = 3) -> str:
     lines = [f"{'#' * level} {table.title}", ""]
     lines.append("| " + " | ".join(_md_escape(h) for h in table.headers) + " |")
-    lines.append("|" + "|".join([":---", *["---:"] * (len(table.headers) - 1)]) + "|")
+    lines.append("|" + "|".join([":---"] * table.left + ["---:"] * (len(table.headers) - table.left)) + "|")
     for cells in table.rows:
         lines.append("| " + " | ".join(_md_escape(c) for c in cells) + " |")
     lines.append("")
@@ -366,12 +414,25 @@ def change_text(c: dict[str, Any]) -> str:
 
 
 def compare_table(changes: list[dict[str, Any]], old_name: str, new_name: str) -> Table:
-    t = Table(f"Change from {old_name} to {new_name}",
-              ["scenario", "backend", "n", "figure", "old", "new", "change"])
+    t = Table(
+        f"Change from {old_name} to {new_name}",
+        ["scenario", "backend", "figure", "n", "old", "new", "change"],
+        left=3,
+    )
     for c in changes:
         style = "dim" if c["within_noise"] else ("green" if c["speedup"] >= 1 else "red")
-        t.add([c["scenario"], c["backend"], c["n"], c["what"], fmt_seconds(c["old"]),
-               fmt_seconds(c["new"]), change_text(c)], style)
+        t.add(
+            [
+                c["scenario"],
+                c["backend"],
+                c["what"],
+                c["n"],
+                fmt_seconds(c["old"]),
+                fmt_seconds(c["new"]),
+                change_text(c),
+            ],
+            style,
+        )
     if not changes:
         t.notes.append("No figure in common: different scenarios or backends.")
     t.notes.append("Per call; 'within noise' when the difference is within the sum of the two std devs.")

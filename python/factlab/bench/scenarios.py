@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable, Iterable
@@ -245,6 +247,7 @@ class Session:
         expect: tuple[int, int] | None = None,
         label: str | None = None,
         counted: bool = True,
+        gil_probe: bool = False,
     ) -> dict[str, Any]:
         """Run one job; return ``{"status": "ok", "timing": {...}}`` or a failure with a note."""
         name = f"{scenario}/{backend}/{call}({n})" + (f"/threads={threads}" if threads else "")
@@ -253,6 +256,8 @@ class Session:
             job["threads"] = threads
         if settings.calibrate_here:
             job["calibrate_here"] = True
+        if gil_probe:
+            job["gil_probe"] = True
         if expect is not None:
             job["expect"] = list(expect)
         label = label or f"{scenario}: {backend} {call}({n})"
@@ -300,8 +305,13 @@ class Session:
         """Settings for a job whose call takes about ``est`` seconds (None: unknown, small)."""
         mode = self.mode
         if est is None or est < mode.micro.min_time:
-            return Settings(mode.heavy_processes, mode.max_values, 1, mode.micro.min_time,
-                            calibrate_here=mode.micro.calibrate_here)
+            return Settings(
+                mode.heavy_processes,
+                mode.max_values,
+                1,
+                mode.micro.min_time,
+                calibrate_here=mode.micro.calibrate_here,
+            )
         runs = mode.job_budget / (est * mode.heavy_processes)
         warmups = 1 if runs >= 3 else 0
         values = max(1, min(mode.max_values, int(runs) - warmups))
@@ -318,8 +328,11 @@ def _parse(proc: subprocess.CompletedProcess[str]) -> dict[str, Any]:
         if line.startswith(WRONG_PREFIX):
             return {"status": "wrong", "note": line[len(WRONG_PREFIX) :]}
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    last = lines[-1] if lines else "no output"
-    return {"status": "failed", "note": f"exit code {proc.returncode}: {last}"}
+    # The first exception line is the worker's own error; pyperf's manager then
+    # only adds "... failed with exit code N".
+    errors = [ln for ln in lines if re.match(r"^[A-Za-z_.]*(Error|Exception|Exit)\b", ln)]
+    reason = errors[0] if errors else (lines[-1] if lines else "no output")
+    return {"status": "failed", "note": f"exit code {proc.returncode}: {reason}"}
 
 
 def _skipped(backend: str, note: str, **extra: Any) -> dict[str, Any]:
@@ -393,14 +406,19 @@ def crossing(s: Session, article_result: dict[str, Any] | None) -> dict[str, Any
         if not hasattr(module, "crossing"):
             rows.append(_skipped(b, "no crossing(): nothing native to cross"))
             continue
-        outcome = s.job("crossing", b, "crossing", ARTICLE_N, s.mode.micro)
+        fact = known.get(b)
+        if fact is None:  # the article scenario did not run: time factorial(25) here
+            fact = _row(b, s.job("crossing", b, "factorial", ARTICLE_N, s.mode.micro), "factorial")
+        if module.crossing is module.factorial:
+            # math: the crossing is the function itself; one timing serves both.
+            outcome = {"status": fact["status"], "note": fact.get("note", "")}
+            if fact["status"] == "ok":
+                outcome.update(timing=fact["timings"]["factorial"], settings=fact["settings"])
+        else:
+            outcome = s.job("crossing", b, "crossing", ARTICLE_N, s.mode.micro)
         row = _row(b, outcome, "crossing")
-        if outcome["status"] == "ok":
-            fact = known.get(b)
-            if _mean(fact, "factorial") is None:  # the article scenario did not run: time it here
-                fact = _row(b, s.job("crossing", b, "factorial", ARTICLE_N, s.mode.micro), "factorial")
-            if fact is not None and fact["status"] == "ok":
-                row["timings"]["factorial"] = fact["timings"]["factorial"]
+        if row["status"] == "ok" and fact["status"] == "ok":
+            row["timings"]["factorial"] = fact["timings"]["factorial"]
         rows.append(row)
     for row in rows:
         cross, fact = _mean(row, "crossing"), _mean(row, "factorial")
@@ -447,7 +465,7 @@ def big(s: Session) -> dict[str, Any]:
         for n in ns:
             est = estimate(measured, n)
             if est is not None and est > s.mode.skip_above:
-                note = f"skipped: about {fmt_seconds(est)} a call (extrapolated from smaller n)"
+                note = f"skipped: ~{fmt_seconds(est)} a call (extrapolated from smaller n)"
                 if s.mode.name != "rigorous":
                     note += "; --rigorous times it"
                 rows.append(_skipped(b, note, n=n, estimate_seconds=est))
@@ -479,6 +497,7 @@ def threads(s: Session, big_result: dict[str, Any] | None) -> dict[str, Any]:
     n = s.mode.threads_n
     expect, source = s.reference(n)
     cores = _usable_cores()
+    load = _load_average()
     rows: list[dict[str, Any]] = []
     big_rows = (big_result or {}).get("rows", [])
     for b in s.backends:
@@ -489,26 +508,52 @@ def threads(s: Session, big_result: dict[str, Any] | None) -> dict[str, Any]:
         if not points:  # no big scenario in this run: one untimed-budget probe at n/10
             probe_n = max(n // 10, 1)
             probe_settings = Settings(1, 1, 0, s.mode.micro.min_time, loops=1)
-            probe = s.job("threads", b, "factorial", probe_n, probe_settings, kind="call",
-                          expect=s.reference(probe_n)[0], label=f"threads: {b} probe at n={probe_n}",
-                          counted=False)
+            probe = s.job(
+                "threads",
+                b,
+                "factorial",
+                probe_n,
+                probe_settings,
+                kind="call",
+                expect=s.reference(probe_n)[0],
+                label=f"threads: {b} probe at n={probe_n}",
+                counted=False,
+            )
             if probe["status"] == "ok":
                 points = [(probe_n, probe["timing"]["mean"])]
         est = estimate(points, n)
         if est is not None and est > s.mode.threads_skip_above:
-            rows.append(_skipped(b, f"skipped: about {fmt_seconds(est)} a call at n={n} "
-                                    "(extrapolated); a loop in Python holds the GIL anyway"
-                                 if b == "python" else
-                                 f"skipped: about {fmt_seconds(est)} a call at n={n} (extrapolated)",
-                                 n=n, estimate_seconds=est))
+            note = f"skipped: ~{fmt_seconds(est)} a call (extrapolated)"
+            if b == "python":
+                note += "; Python code takes turns anyway"
+            rows.append(_skipped(b, note, n=n, estimate_seconds=est))
             s.progress.done(f"threads: {b} 1 thread", "skipped (too slow)")
             s.progress.done(f"threads: {b} 2 threads", "skipped (too slow)")
             continue
-        one = s.job("threads", b, "factorial", n, s.heavy_settings(est), kind="threads", threads=1,
-                    expect=expect, label=f"threads: {b} factorial({n}) in 1 thread")
+        one = s.job(
+            "threads",
+            b,
+            "factorial",
+            n,
+            s.heavy_settings(est),
+            kind="threads",
+            threads=1,
+            expect=expect,
+            label=f"threads: {b} factorial({n}) in 1 thread",
+            gil_probe=True,
+        )
         two_est = None if est is None else 2 * est
-        two = s.job("threads", b, "factorial", n, s.heavy_settings(two_est), kind="threads", threads=2,
-                    expect=expect, label=f"threads: {b} factorial({n}) in 2 threads at once")
+        two = s.job(
+            "threads",
+            b,
+            "factorial",
+            n,
+            s.heavy_settings(two_est),
+            kind="threads",
+            threads=2,
+            expect=expect,
+            label=f"threads: {b} factorial({n}) in 2 threads at once",
+        )
         row: dict[str, Any] = {"backend": b, "n": n}
         bad = next((o for o in (one, two) if o["status"] != "ok"), None)
         if bad is not None:
@@ -518,7 +563,7 @@ def threads(s: Session, big_result: dict[str, Any] | None) -> dict[str, Any]:
             rows.append(row)
             continue
         t1, t2 = one["timing"]["mean"], two["timing"]["mean"]
-        speedup = 2 * t1 / t2
+        share = float(one["timing"].get("gil_share", 0.0))
         row.update(
             status="ok",
             exact=True,
@@ -526,31 +571,46 @@ def threads(s: Session, big_result: dict[str, Any] | None) -> dict[str, Any]:
             settings={"1 thread": one["settings"], "2 threads": two["settings"]},
             t1=t1,
             t2=t2,
-            speedup=speedup,
-            releases_gil=_verdict(speedup, cores),
+            speedup=2 * t1 / t2,
+            gil_share=share,
+            releases_gil=_verdict(b, share),
         )
         rows.append(row)
-    return {"title": TITLES["threads"], "n": n, "reference": source, "usable_cores": cores, "rows": rows}
+    return {
+        "title": TITLES["threads"],
+        "n": n,
+        "reference": source,
+        "usable_cores": cores,
+        "load_average": load,
+        "rows": rows,
+    }
 
 
 def _usable_cores() -> int:
-    import os
-
     try:
         return len(os.sched_getaffinity(0))
-    except AttributeError:
+    except AttributeError:  # not Linux
         return os.cpu_count() or 1
 
 
-def _verdict(speedup: float, cores: int) -> str:
-    """'yes' when two threads ran truly in parallel, 'no' when they took turns."""
-    if cores < 2:
-        return "unknown (one core)"
-    if speedup >= 1.5:
-        return "yes"
-    if speedup <= 1.2:
-        return "no"
-    return "partly"
+def _load_average() -> float | None:
+    """The system's 1-minute load average: other work competing for the cores."""
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return None
+
+
+# Below this share of its solo speed, the other thread was shut out of the call:
+# the GIL was held (a held GIL gives exactly 0; a busy machine still gives > 0.1).
+GIL_SHARE_THRESHOLD = 0.05
+
+
+def _verdict(backend: str, share: float) -> str:
+    """'yes' when another thread could run Python during the call, 'no' when it was shut out."""
+    if backend == "python":
+        return "no: bytecode takes turns"  # the interpreter switches threads every 5 ms: no parallelism
+    return "yes" if share >= GIL_SHARE_THRESHOLD else "no"
 
 
 def run(
@@ -586,7 +646,8 @@ def count_jobs(s: Session, scenarios: list[str]) -> int:
     if "article" in scenarios:
         total += len(built)
     if "crossing" in scenarios:
-        total += len(crossings) * (1 if "article" in scenarios else 2)
+        own = [b for b in crossings if s.modules[b].crossing is not s.modules[b].factorial]
+        total += len(own) + (0 if "article" in scenarios else len(crossings))
     if "sweep" in scenarios:
         total += len(built) * len(s.mode.sweep_ns)
     if "big" in scenarios:

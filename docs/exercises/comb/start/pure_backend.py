@@ -1,0 +1,32 @@
+"""The pure-Python backend of the ``comb`` exercise.
+
+``factorial(n)`` is factlab's pure-Python reference: it checks its argument
+exactly as ``math.factorial`` does. Add ``comb(n, k)`` next to it, with
+exactly the behaviour of ``math.comb`` (see the exercise's README).
+"""
+
+from __future__ import annotations
+
+import operator
+import struct
+
+__all__ = ["factorial"]
+
+# The largest C long: math.factorial refuses anything larger with OverflowError.
+LONG_MAX = (1 << (8 * struct.calcsize("l") - 1)) - 1
+
+
+def factorial(n: object) -> int:
+    """n!, with the same value and the same exceptions as ``math.factorial``."""
+    # operator.index accepts exactly what has __index__ (int, bool, int
+    # subclasses, numpy integers) and raises TypeError for float, str, ...
+    k = operator.index(n)
+    if k < 0:
+        raise ValueError("factorial() not defined for negative values")
+    if k > LONG_MAX:
+        raise OverflowError(f"factorial() argument should not exceed {LONG_MAX}")
+    result = 1
+    while k > 1:
+        result *= k
+        k -= 1
+    return result
