@@ -174,3 +174,11 @@ def test_panic_becomes_an_exception(native: ModuleType) -> None:
         native.raise_panic()
     assert not isinstance(info.value, (KeyboardInterrupt, SystemExit))
     assert native.factorial(5) == 120  # and the backend still works
+
+
+def test_n_is_positional_only(backend_name: str, backend: ModuleType) -> None:
+    # math.factorial(n=5) is a TypeError: n is positional-only.
+    if backend_name == "rust-cpython":
+        pytest.skip("rust-cpython's py_fn! always accepts keywords (see crates/cpython/README.md)")
+    with pytest.raises(TypeError):
+        backend.factorial(n=5)

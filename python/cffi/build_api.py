@@ -47,6 +47,7 @@ if sys.platform.startswith("linux"):
     # 10 MB -> 2.4 MB, the size of libfactlab_cabi.so.
     extra_link_args += ["-Wl,--exclude-libs,ALL", "-Wl,--gc-sections", "-Wl,--strip-debug"]
 
+# ANCHOR: builder
 ffibuilder = FFI()
 # The same declarations as the ABI mode. In API mode cffi also checks them:
 # the generated C code compares every `#define` value, struct layout and
@@ -64,6 +65,7 @@ ffibuilder.set_source(
     # setuptools would otherwise keep the extension in build/, with the old kernel inside.
     depends=[str(STATIC_LIB), str(NATIVE_LIBS), str(INCLUDE / "factlab.h")],
 )
+# ANCHOR_END: builder
 
 if __name__ == "__main__":
     ffibuilder.compile(verbose=True)

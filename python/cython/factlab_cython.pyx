@@ -23,6 +23,7 @@ if sys.byteorder != "little":
 # The C ABI, declared for Cython. Cython does not read the header: these lines
 # must agree with crates/cabi/include/factlab.h (tests/test_compiled_ffi.py
 # checks it); the C compiler then checks the generated calls against the header.
+# ANCHOR: extern
 cdef extern from "factlab.h":
     # `#define` constants: an anonymous enum is Cython's way to name them.
     enum:
@@ -54,9 +55,11 @@ cdef extern from "Python.h":
     # them into a bytes object first. CPython-private but present in every
     # version we support (3.13 adds the public PyLong_FromUnsignedNativeBytes).
     object _PyLong_FromByteArray(const unsigned char *data, size_t n, int little_endian, int is_signed)
+    # ANCHOR_END: extern
 
 
-def factorial(n):
+# ANCHOR: factorial
+def factorial(n, /):
     """Exactly ``math.factorial(n)``, computed by the Rust kernel."""
     cdef int overflow
     # PyNumber_Index is operator.index(): ints (bool, subclasses) and objects
@@ -73,9 +76,10 @@ def factorial(n):
     if value <= 34:
         return _from_u128(factlab_factorial_u128(value))
     return _big(value)
+    # ANCHOR_END: factorial
 
 
-def crossing(uint64_t n):
+def crossing(uint64_t n, /):
     """The bare entry point: n! for n <= 20, else 0. No check beyond Cython's argument conversion."""
     return factlab_factorial_u64(n)
 
@@ -93,6 +97,7 @@ cdef object _from_u128(FactlabU128 r):
     return _PyLong_FromByteArray(<const unsigned char *>&r, sizeof(r), 1, 0)
 
 
+# ANCHOR: big
 cdef object _big(uint64_t n):
     cdef FactlabBig big = FactlabBig(NULL, 0)
     cdef int32_t status
@@ -113,6 +118,7 @@ cdef object _big(uint64_t n):
         return _PyLong_FromByteArray(<const unsigned char *>big.limbs, big.len * sizeof(uint64_t), 1, 0)
     finally:
         factlab_big_free(&big)
+    # ANCHOR_END: big
 
 
 cdef int _raise_for(int32_t status, uint64_t n) except -1:

@@ -42,6 +42,7 @@ if sys.platform.startswith("linux"):
     # --gc-sections drop the unused code; and leave std's debug info out.
     extra_link_args += ["-Wl,--exclude-libs,ALL", "-Wl,--gc-sections", "-Wl,--strip-debug"]
 
+# ANCHOR: extension
 extension = Extension(
     "factlab_cython",
     ["factlab_cython.pyx"],
@@ -55,3 +56,4 @@ extension = Extension(
 )
 
 setup(ext_modules=cythonize([extension], build_dir="build"))
+# ANCHOR_END: extension

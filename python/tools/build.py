@@ -179,6 +179,7 @@ def build_cabi() -> None:
     shutil.copy2(ROOT / "crates/cabi/include/factlab_cdef.h", shipped / "factlab_cdef.h")
 
 
+# ANCHOR: rust-cpython
 def build_rust_cpython() -> None:
     """The rust-cpython module: plain cargo, then a copy into site-packages.
 
@@ -199,6 +200,7 @@ def build_rust_cpython() -> None:
     installed = site_packages() / ("factlab_cpython" + ext_suffix())
     installed.unlink(missing_ok=True)  # never leave a stale module behind
     shutil.copy2(cdylib("factlab_cpython"), installed)
+    # ANCHOR_END: rust-cpython
 
 
 def build_factlab() -> None:

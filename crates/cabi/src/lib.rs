@@ -41,6 +41,7 @@ use factlab_core::{Error, Factorial};
 
 // --- status codes and bounds: each becomes a `#define` in the header ---------
 
+// ANCHOR: status
 /// Status: success; for `factlab_factorial`, `*out` now holds the result.
 pub const FACTLAB_OK: i32 = 0;
 /// Status: `n > FACTLAB_MAX_N`; nothing was allocated, `*out` is `{NULL, 0}`.
@@ -55,6 +56,7 @@ pub const FACTLAB_MAX_N: u64 = 100000000;
 /// From this `n` on a computation takes long enough for a caller to release
 /// its locks (Python's GIL) around the call; below it, don't bother.
 pub const FACTLAB_EXPENSIVE_N: u64 = 1000;
+// ANCHOR_END: status
 
 // cbindgen reads literals, not paths into another crate, so the two bounds are
 // spelled out above; these checks keep them equal to the kernel's at compile
@@ -64,6 +66,7 @@ const _: () = assert!(FACTLAB_EXPENSIVE_N == factlab_core::EXPENSIVE_N);
 
 // --- the two structs ------------------------------------------------------------
 
+// ANCHOR: structs
 /// An unsigned 128-bit integer as two 64-bit words (C has no portable
 /// 128-bit type). Returned by value: nothing to free.
 #[repr(C)]
@@ -90,7 +93,9 @@ pub struct FactlabBig {
     /// The number of limbs; 0 when empty.
     pub len: usize,
 }
+// ANCHOR_END: structs
 
+// ANCHOR: from-limbs
 impl FactlabBig {
     /// The empty value, `{NULL, 0}`: owns nothing, safe to free.
     const EMPTY: FactlabBig = FactlabBig {
@@ -108,9 +113,11 @@ impl FactlabBig {
         FactlabBig { limbs, len }
     }
 }
+// ANCHOR_END: from-limbs
 
 // --- the scalar crossings: no pointer, no allocation ------------------------
 
+// ANCHOR: crossing
 /// `n!` if `n <= 20`, else 0 (0 is never a factorial). No other check and
 /// nothing to free: the bare crossing that benchmarks time.
 #[no_mangle]
@@ -120,6 +127,7 @@ pub extern "C" fn factlab_factorial_u64(n: u64) -> u64 {
     // entry catches panics" has no exception to remember.
     catch_unwind(|| factlab_core::factorial_u64(n)).map_or(0, |v| v.unwrap_or(0))
 }
+// ANCHOR_END: crossing
 
 /// `n!` if `n <= 34`, else `{0, 0}`. Returned by value: nothing to free.
 #[no_mangle]
@@ -133,6 +141,7 @@ pub extern "C" fn factlab_factorial_u128(n: u64) -> FactlabU128 {
 
 // --- the general entry: any n, status code, out-parameter ---------------------
 
+// ANCHOR: factorial
 /// Computes `n!` for any `n <= FACTLAB_MAX_N` into `*out`.
 ///
 /// Returns `FACTLAB_OK`, and then the CALLER owns `out->limbs` and must
@@ -152,6 +161,7 @@ pub unsafe extern "C" fn factlab_factorial(n: u64, out: *mut FactlabBig) -> i32 
     // SAFETY: forwarded from this function's contract.
     unsafe { boundary(out, || factlab_core::factorial(n)) }
 }
+// ANCHOR_END: factorial
 
 /// Test-only: drives a deliberate panic of the kernel through the same
 /// boundary as `factlab_factorial`. Returns `FACTLAB_PANIC` with
@@ -167,6 +177,7 @@ pub unsafe extern "C" fn factlab_debug_panic(out: *mut FactlabBig) -> i32 {
     unsafe { boundary(out, factlab_core::testing::deliberate_panic) }
 }
 
+// ANCHOR: free
 /// Gives limbs from `factlab_factorial` back to the library, then sets
 /// `*big = {NULL, 0}`, so that a second call is a harmless no-op.
 /// NULL and `{NULL, 0}` are no-ops too.
@@ -191,7 +202,9 @@ pub unsafe extern "C" fn factlab_big_free(big: *mut FactlabBig) {
         drop(unsafe { Box::from_raw(ptr::slice_from_raw_parts_mut(limbs, len)) });
     }
 }
+// ANCHOR_END: free
 
+// ANCHOR: boundary
 /// The one boundary between C and the kernel: validates `out`, runs `compute`
 /// inside `catch_unwind`, and turns its outcome into a status code and `*out`.
 ///
@@ -219,6 +232,7 @@ unsafe fn boundary(
     unsafe { out.write(big) };
     status
 }
+// ANCHOR_END: boundary
 
 /// Every shape of the result as limbs: one word for n <= 20, two up to 34.
 fn into_limbs(f: Factorial) -> Box<[u64]> {

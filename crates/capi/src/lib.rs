@@ -62,6 +62,7 @@ static mut MODULE_DEF: PyModuleDef = PyModuleDef {
     m_free: None,
 };
 
+// ANCHOR: methods
 // `METH_O`: the function takes exactly one positional argument, passed as a
 // borrowed `PyObject*`. The cheapest calling convention for one argument:
 // no tuple, no vector of arguments, no keyword parsing.
@@ -96,6 +97,7 @@ static mut METHODS: [PyMethodDef; 4] = [
     // A zeroed entry ends the table, as in C.
     PyMethodDef::zeroed(),
 ];
+// ANCHOR_END: methods
 
 // Multi-phase initialisation (PEP 489): `PyInit_factlab_capi` only returns the
 // definition; CPython creates the module object and then runs the slots.
@@ -126,6 +128,7 @@ static mut SLOTS: [PyModuleDef_Slot; SLOTS_LEN] = [
     },
 ];
 
+// ANCHOR: init
 /// The one symbol CPython looks up: `PyInit_<module name>`.
 ///
 /// # Safety
@@ -137,6 +140,7 @@ pub unsafe extern "C" fn PyInit_factlab_capi() -> *mut PyObject {
     // Returns the definition itself (cast to PyObject*), not a module.
     PyModuleDef_Init(&raw mut MODULE_DEF)
 }
+// ANCHOR_END: init
 
 /// `Py_mod_exec`: fills the freshly created module. Returns 0, or -1 with an
 /// exception set.
@@ -154,6 +158,7 @@ unsafe extern "C" fn exec_module(module: *mut PyObject) -> c_int {
 
 // --- the functions ---------------------------------------------------------
 
+// ANCHOR: factorial
 /// `factorial(n)`: `math.factorial`'s contract. `arg` is borrowed.
 unsafe extern "C" fn factorial(_module: *mut PyObject, arg: *mut PyObject) -> *mut PyObject {
     match index_to_u64(arg) {
@@ -161,7 +166,9 @@ unsafe extern "C" fn factorial(_module: *mut PyObject, arg: *mut PyObject) -> *m
         None => ptr::null_mut(), // index_to_u64 has set the exception
     }
 }
+// ANCHOR_END: factorial
 
+// ANCHOR: crossing
 /// `crossing(n)`: the bare crossing, the cost of the mechanism itself.
 ///
 /// Converts with `PyLong_AsUnsignedLongLong` (an `int` in 0..2**64, else the
@@ -175,6 +182,7 @@ unsafe extern "C" fn crossing(_module: *mut PyObject, arg: *mut PyObject) -> *mu
     }
     PyLong_FromUnsignedLongLong(factlab_core::factorial_u64(n).unwrap_or(0))
 }
+// ANCHOR_END: crossing
 
 /// `raise_panic()`: the kernel panics, through the same boundary as
 /// `factorial`. `METH_NOARGS` passes `NULL` as the argument.
@@ -186,6 +194,7 @@ unsafe extern "C" fn raise_panic(_module: *mut PyObject, _unused: *mut PyObject)
 
 // --- argument conversion ---------------------------------------------------
 
+// ANCHOR: index
 /// Converts a borrowed object the way `math.factorial` does, to a `u64` in
 /// `0..=LONG_MAX`. `None` means an exception is set:
 ///
@@ -244,9 +253,11 @@ unsafe fn long_to_u64(long: *mut PyObject) -> Option<u64> {
     }
     Some(v as u64)
 }
+// ANCHOR_END: index
 
 // --- the kernel boundary -----------------------------------------------------
 
+// ANCHOR: boundary
 /// Runs `kernel(n)` and turns its outcome into a new reference or `NULL`.
 ///
 /// This is the one boundary every call into the kernel crosses: a panic is
@@ -295,7 +306,9 @@ where
         }
     }
 }
+// ANCHOR_END: boundary
 
+// ANCHOR: to-int
 /// A new reference to a Python int equal to `value`, or `NULL` with
 /// `MemoryError` set.
 #[inline]
@@ -333,6 +346,7 @@ unsafe fn int_from_le_bytes(bytes: &[u8]) -> *mut PyObject {
         )
     }
 }
+// ANCHOR_END: to-int
 
 /// Sets `exc` with a Rust message. PyErr_SetString wants a NUL-terminated
 /// C string, so the message is copied into one (a NUL inside it, which C

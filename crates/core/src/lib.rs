@@ -30,6 +30,7 @@ use std::fmt;
 use malachite_base::num::arithmetic::traits::Factorial as _;
 use malachite_nz::natural::Natural;
 
+// ANCHOR: bounds
 /// The largest `n` whose factorial fits in a `u64` (20! = 2432902008176640000).
 pub const MAX_U64_N: u64 = 20;
 
@@ -48,7 +49,9 @@ pub const MAX_N: u64 = 100_000_000;
 /// binding should let other threads run (release the GIL) while it works.
 /// Below it, releasing and re-taking a lock costs more than the work itself.
 pub const EXPENSIVE_N: u64 = 1_000;
+// ANCHOR_END: bounds
 
+// ANCHOR: error
 /// Why the kernel refused to compute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Error {
@@ -71,7 +74,9 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+// ANCHOR_END: error
 
+// ANCHOR: shape
 /// `n!` in the cheapest shape that holds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Factorial {
@@ -82,6 +87,7 @@ pub enum Factorial {
     /// `n >= 35`: little-endian 64-bit words, the last one non-zero.
     Limbs(Vec<u64>),
 }
+// ANCHOR_END: shape
 
 impl Factorial {
     /// The value as little-endian bytes (trailing zero bytes included, up to
@@ -123,6 +129,7 @@ pub fn limbs_le_bytes(limbs: &[u64]) -> Cow<'_, [u8]> {
     }
 }
 
+// ANCHOR: table
 /// n! for n = 0..=34, computed once at compile time.
 const TABLE: [u128; (MAX_U128_N + 1) as usize] = {
     let mut t = [1u128; (MAX_U128_N + 1) as usize];
@@ -133,6 +140,7 @@ const TABLE: [u128; (MAX_U128_N + 1) as usize] = {
     }
     t
 };
+// ANCHOR_END: table
 
 /// `n!` if it fits in a `u64` (n <= 20), else `None`.
 #[inline]
@@ -162,6 +170,7 @@ pub fn factorial_limbs(n: u64) -> Result<Vec<u64>, Error> {
     Ok(Natural::factorial(n).into_limbs_asc())
 }
 
+// ANCHOR: factorial
 /// `n!` exactly, in the cheapest shape that holds it.
 #[inline]
 pub fn factorial(n: u64) -> Result<Factorial, Error> {
@@ -173,12 +182,14 @@ pub fn factorial(n: u64) -> Result<Factorial, Error> {
         factorial_limbs(n).map(Factorial::Limbs)
     }
 }
+// ANCHOR_END: factorial
 
 /// Test-only paths: every binding exposes these so that its tests can prove
 /// what happens when the kernel misbehaves.
 pub mod testing {
     use super::{Error, Factorial};
 
+    // ANCHOR: deliberate-panic
     /// Panics, as a bug in the kernel would. Bindings call it through the
     /// same boundary as [`crate::factorial`] to prove that a panic comes out
     /// as an exception or an error code, never as an abort or an unwind
@@ -186,6 +197,7 @@ pub mod testing {
     pub fn deliberate_panic() -> Result<Factorial, Error> {
         panic!("factlab-core: deliberate panic (test-only path)")
     }
+    // ANCHOR_END: deliberate-panic
 }
 
 #[cfg(test)]
@@ -212,7 +224,10 @@ mod tests {
         assert_eq!(factorial(0), Ok(Factorial::U64(1)));
         assert_eq!(factorial(1), Ok(Factorial::U64(1)));
         assert_eq!(factorial(20), Ok(Factorial::U64(2_432_902_008_176_640_000)));
-        assert_eq!(factorial(21), Ok(Factorial::U128(51_090_942_171_709_440_000)));
+        assert_eq!(
+            factorial(21),
+            Ok(Factorial::U128(51_090_942_171_709_440_000))
+        );
         assert_eq!(
             factorial(25),
             Ok(Factorial::U128(15_511_210_043_330_985_984_000_000))

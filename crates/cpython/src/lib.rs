@@ -21,7 +21,10 @@
 //!
 //! - `py_fn!` functions receive their arguments as a tuple and a dict
 //!   (`METH_VARARGS | METH_KEYWORDS`), the slowest of CPython's calling
-//!   conventions; PyO3 and our hand-written `capi` use faster ones.
+//!   conventions; PyO3 and our hand-written `capi` use faster ones. It also
+//!   means `factorial(n=5)` is accepted, where `math.factorial` (and every
+//!   other backend) takes `n` positional-only: the one place where this
+//!   backend's behaviour differs, and the macro leaves no way to change it.
 //! - A panic inside a `py_fn!` function is caught by rust-cpython and becomes
 //!   `SystemError("Rust panic: ...")`. The contract asks for `RuntimeError`, so
 //!   we catch it ourselves one level down; rust-cpython's catch stays as the
@@ -44,6 +47,7 @@ use cpython::{
 use factlab_core::{Error, Factorial, EXPENSIVE_N, MAX_N};
 use python3_sys as ffi;
 
+// ANCHOR: module
 // `PyInit_factlab_cpython`, written by the macro: single-phase init
 // (`PyModule_Create`), then this body fills the module.
 py_module_initializer!(factlab_cpython, |py, m| {
@@ -68,19 +72,24 @@ py_module_initializer!(factlab_cpython, |py, m| {
     m.add(py, "EXPENSIVE_N", EXPENSIVE_N)?;
     Ok(())
 });
+// ANCHOR_END: module
 
+// ANCHOR: factorial
 /// `factorial(n)`: `math.factorial`'s contract.
 fn factorial(py: Python, n: &PyObject) -> PyResult<PyObject> {
     let n = index_to_u64(py, n)?;
     call_kernel(py, n, factlab_core::factorial)
 }
+// ANCHOR_END: factorial
 
+// ANCHOR: crossing
 /// `crossing(n)`: the bare crossing. The crate converts `n` to `u64` (an int
 /// in 0..2**64, else its OverflowError or TypeError) and the `u64` result
 /// back to an int.
 fn crossing(_py: Python, n: u64) -> PyResult<u64> {
     Ok(factlab_core::factorial_u64(n).unwrap_or(0))
 }
+// ANCHOR_END: crossing
 
 /// `raise_panic()`: the kernel panics, through the same boundary as `factorial`.
 fn raise_panic(py: Python) -> PyResult<PyObject> {
@@ -91,6 +100,7 @@ fn raise_panic(py: Python) -> PyResult<PyObject> {
     })
 }
 
+// ANCHOR: index
 /// `math.factorial`'s argument rules: `__index__` or TypeError; any negative
 /// is ValueError; above LONG_MAX is OverflowError.
 ///
@@ -142,7 +152,9 @@ unsafe fn long_to_u64(py: Python, long: *mut ffi::PyObject) -> PyResult<u64> {
     }
     Ok(v as u64)
 }
+// ANCHOR_END: index
 
+// ANCHOR: boundary
 /// The kernel boundary: releases the GIL when the work is large, catches a
 /// panic, and turns the outcome into a Python int or an exception.
 fn call_kernel(
@@ -173,6 +185,7 @@ fn call_kernel(
         )),
     }
 }
+// ANCHOR_END: boundary
 
 /// The message of a panic: `panic!("literal")` carries a `&str`,
 /// `panic!("{x}")` a `String`; anything else has none we can show.
@@ -194,6 +207,7 @@ fn to_py_int(py: Python, value: &Factorial) -> PyResult<PyObject> {
     }
 }
 
+// ANCHOR: from-bytes
 // python3-sys 0.7.2 does not declare this one; it is in every CPython up to
 // 3.12 (the last one rust-cpython supports), as in PyO3's pyo3-ffi. Declaring
 // a missing C function is what a rust-cpython user did.
@@ -216,6 +230,7 @@ fn int_from_le_bytes(py: Python, bytes: &[u8]) -> PyResult<PyObject> {
         PyObject::from_owned_ptr_opt(py, int).ok_or_else(|| PyErr::fetch(py))
     }
 }
+// ANCHOR_END: from-bytes
 
 #[cfg(test)]
 mod tests {

@@ -11,10 +11,11 @@
 use factlab_core::{factorial_limbs, factorial_u128, factorial_u64, limbs_le_bytes, EXPENSIVE_N};
 use pyo3::exceptions::{PyOverflowError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyInt};
+use pyo3::types::PyInt;
 
 const NEGATIVE: &str = "factorial() not defined for negative values";
 
+// ANCHOR: to-i64
 /// Converts `n` the way `math.factorial` does: through `__index__` (so bool,
 /// int subclasses and objects with `__index__` pass, float and str raise
 /// TypeError), then into a C `long long`.
@@ -38,7 +39,9 @@ fn to_i64(n: &Bound<'_, PyAny>) -> PyResult<i64> {
         Err(err) => Err(err),
     }
 }
+// ANCHOR_END: to-i64
 
+// ANCHOR: factorial
 /// factorial(n, /)
 /// --
 ///
@@ -74,15 +77,37 @@ fn factorial<'py>(n: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyInt>> {
     // The kernel refuses n past its bound at once; it becomes OverflowError.
     .map_err(|err| PyOverflowError::new_err(err.to_string()))?;
 
-    // Build the int from the limbs' little-endian bytes: linear time, where
-    // going through a decimal string would be quadratic.
-    let bytes = PyBytes::new(py, &limbs_le_bytes(&limbs));
-    let int = py
-        .get_type::<PyInt>()
-        .call_method1("from_bytes", (bytes, "little"))?;
-    Ok(int.cast_into::<PyInt>()?)
+    int_from_le_bytes(py, &limbs_le_bytes(&limbs))
 }
+// ANCHOR_END: factorial
 
+// ANCHOR: int-from-bytes
+/// Builds a Python int from little-endian bytes, in linear time (going
+/// through a decimal string would be quadratic).
+///
+/// PyO3 has no safe constructor for an int of any size (its `num-bigint`
+/// feature would bring a second big-integer engine), so this is the one place
+/// we call the C API ourselves, through `pyo3::ffi`, as PyO3 does for u128.
+fn int_from_le_bytes<'py>(py: Python<'py>, bytes: &[u8]) -> PyResult<Bound<'py, PyInt>> {
+    // SAFETY: `bytes` is valid for `bytes.len()` bytes during the call, and
+    // holding `py` means we hold the GIL. The call returns a new reference,
+    // or NULL with an exception set, which `from_owned_ptr_or_err` turns
+    // into an owned `Bound` or the `PyErr`.
+    unsafe {
+        #[cfg(not(Py_3_13))]
+        let ptr = pyo3::ffi::_PyLong_FromByteArray(bytes.as_ptr(), bytes.len(), 1, 0);
+        #[cfg(Py_3_13)]
+        let ptr = pyo3::ffi::PyLong_FromUnsignedNativeBytes(
+            bytes.as_ptr().cast(),
+            bytes.len(),
+            pyo3::ffi::Py_ASNATIVEBYTES_LITTLE_ENDIAN | pyo3::ffi::Py_ASNATIVEBYTES_UNSIGNED_BUFFER,
+        );
+        Ok(Bound::from_owned_ptr_or_err(py, ptr)?.cast_into_unchecked())
+    }
+}
+// ANCHOR_END: int-from-bytes
+
+// ANCHOR: crossing
 /// crossing(n, /)
 /// --
 ///
@@ -93,7 +118,9 @@ fn factorial<'py>(n: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyInt>> {
 fn crossing(n: u64) -> u64 {
     factorial_u64(n).unwrap_or(0)
 }
+// ANCHOR_END: crossing
 
+// ANCHOR: raise-panic
 /// raise_panic()
 /// --
 ///
@@ -106,10 +133,13 @@ fn raise_panic() -> PyResult<()> {
         .map(drop)
         .map_err(|err| PyOverflowError::new_err(err.to_string()))
 }
+// ANCHOR_END: raise-panic
 
+// ANCHOR: module
 /// The compiled module, `factlab_pyo3._native`.
 #[pymodule(gil_used = false)]
 mod _native {
     #[pymodule_export]
     use super::{crossing, factorial, raise_panic};
 }
+// ANCHOR_END: module

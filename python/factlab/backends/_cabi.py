@@ -101,6 +101,7 @@ _PANIC = _CONSTANTS["FACTLAB_PANIC"]
 _MAX_N = _CONSTANTS["FACTLAB_MAX_N"]
 
 
+# ANCHOR: check
 def check(k: int) -> int:
     """The checks of ``math.factorial`` on an ``int`` that is not a small n.
 
@@ -113,8 +114,10 @@ def check(k: int) -> int:
     if k > LONG_MAX:
         raise OverflowError(f"factorial() argument should not exceed {LONG_MAX}")
     return k
+    # ANCHOR_END: check
 
 
+# ANCHOR: error
 def error(status: int, n: int) -> Exception:
     """The Python exception for a status code of ``factlab_factorial``."""
     if status == _TOO_LARGE:
@@ -126,3 +129,4 @@ def error(status: int, n: int) -> Exception:
             "(FACTLAB_PANIC, see the message on stderr)"
         )
     return RuntimeError(f"factlab C ABI: unexpected status {status} for n = {n}")
+    # ANCHOR_END: error

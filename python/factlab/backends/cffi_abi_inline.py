@@ -24,6 +24,7 @@ from factlab.backends._cabi import MAX_U64_N, MAX_U128_N, cdef_source, check, er
 
 __all__ = ["crossing", "factorial", "ffi", "lib", "raise_panic"]
 
+# ANCHOR: open
 ffi = FFI()
 ffi.cdef(cdef_source())
 lib = ffi.dlopen(str(library_path()))
@@ -37,9 +38,11 @@ _OK = lib.FACTLAB_OK  # the header's #defines are attributes of lib
 
 # The bare crossing: cffi's function object itself.
 crossing = _u64
+# ANCHOR_END: open
 
 
-def factorial(n: object) -> int:
+# ANCHOR: factorial
+def factorial(n: object, /) -> int:
     """n!, with the same value and the same exceptions as ``math.factorial``."""
     k = index(n)
     if 0 <= k <= MAX_U64_N:
@@ -60,6 +63,7 @@ def factorial(n: object) -> int:
         return int.from_bytes(ffi.buffer(out.limbs, out.len * 8), "little")
     finally:
         _free(out)  # {NULL, 0} on error: a no-op
+    # ANCHOR_END: factorial
 
 
 def raise_panic() -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 from operator import index
 from typing import SupportsIndex
 
+# ANCHOR: open
 from factlab_cffi_api import ffi, lib
 
 from factlab.backends._cabi import MAX_U64_N, MAX_U128_N, check, error
@@ -30,9 +31,11 @@ _factorial_u128 = lib.factlab_factorial_u128
 
 # The bare crossing: cffi converts the argument to uint64_t and back, nothing more.
 crossing = lib.factlab_factorial_u64
+# ANCHOR_END: open
 
 
-def factorial(n: SupportsIndex) -> int:
+# ANCHOR: factorial
+def factorial(n: SupportsIndex, /) -> int:
     """Exactly ``math.factorial(n)``, computed by the Rust kernel."""
     n = index(n)  # TypeError for float, str, None, ...: math.factorial's rule
     # Small n first (a u64 up to 20!, a u128 up to 34!) with as few comparisons
@@ -60,6 +63,7 @@ def _big(n: int) -> int:
         return int.from_bytes(ffi.buffer(big.limbs, big.len * 8), "little")
     finally:
         lib.factlab_big_free(big)
+    # ANCHOR_END: factorial
 
 
 def raise_panic() -> None:

@@ -23,6 +23,7 @@ from factlab.backends._cabi import MAX_U64_N, MAX_U128_N, check, defines, error,
 __all__ = ["SIGNATURES", "FactlabBig", "FactlabU128", "crossing", "factorial", "raise_panic"]
 
 
+# ANCHOR: structs
 class FactlabU128(Structure):
     """``typedef struct FactlabU128 { uint64_t lo; uint64_t hi; } FactlabU128;``"""
 
@@ -33,8 +34,10 @@ class FactlabBig(Structure):
     """``typedef struct FactlabBig { uint64_t *limbs; size_t len; } FactlabBig;``"""
 
     _fields_ = (("limbs", POINTER(c_uint64)), ("len", c_size_t))
+    # ANCHOR_END: structs
 
 
+# ANCHOR: signatures
 # Every function of factlab.h: name -> (restype, argtypes). Without a restype
 # ctypes assumes a C int: 20! would come back cut to 32 bits.
 SIGNATURES: dict[str, tuple[Any, tuple[Any, ...]]] = {
@@ -53,14 +56,17 @@ def _open(kind: type[ctypes.CDLL]) -> ctypes.CDLL:
         function.restype = restype
         function.argtypes = argtypes
     return lib
+    # ANCHOR_END: signatures
 
 
+# ANCHOR: handles
 # ctypes decides what happens to the GIL per library HANDLE: a CDLL releases
 # it around every call, a PyDLL keeps it. So the same library is opened twice:
 # quick calls keep the GIL (releasing and re-taking it would cost more than
 # the work), long ones let other Python threads run meanwhile.
 _held = _open(ctypes.PyDLL)
 _released = _open(ctypes.CDLL)
+# ANCHOR_END: handles
 
 _CONSTANTS = defines()
 _OK = _CONSTANTS["FACTLAB_OK"]
@@ -74,7 +80,8 @@ _free = _held.factlab_big_free
 crossing = _u64
 
 
-def factorial(n: object) -> int:
+# ANCHOR: factorial
+def factorial(n: object, /) -> int:
     """n!, with the same value and the same exceptions as ``math.factorial``."""
     k = index(n)
     if 0 <= k <= MAX_U64_N:
@@ -99,6 +106,7 @@ def _big(n: int) -> int:
         return int.from_bytes(string_at(out.limbs, out.len * 8), "little")
     finally:
         _free(byref(out))  # {NULL, 0} on error: a no-op
+    # ANCHOR_END: factorial
 
 
 def raise_panic() -> None:

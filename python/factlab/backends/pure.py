@@ -14,7 +14,7 @@ import struct
 LONG_MAX = (1 << (8 * struct.calcsize("l") - 1)) - 1
 
 
-def factorial(n: object) -> int:
+def factorial(n: object, /) -> int:
     """n!, with the same value and the same exceptions as ``math.factorial``."""
     # operator.index accepts exactly what has __index__ (int, bool, int
     # subclasses, numpy integers) and raises TypeError for float, str, ...
