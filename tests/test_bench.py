@@ -303,3 +303,31 @@ def test_repo_root_is_found_from_a_subdirectory():
         pytest.skip("not inside the factlab repository")
     assert (root / "Cargo.toml").is_file()
     assert bench.repo_root(root / "python" / "factlab") == root
+
+
+def test_targets_are_judged_from_the_runs_figures() -> None:
+    from factlab.bench import targets
+
+    def ok(backend: str, **fields: object) -> dict[str, object]:
+        return {"backend": backend, "status": "ok", **fields}
+
+    data = {
+        "scenarios": {
+            "article": {
+                "rows": [
+                    ok("capi", speedup_vs_python=30.0, ratio_to_math=0.25, ns_per_call=20.0),
+                    ok("pyo3", speedup_vs_python=10.0, ratio_to_math=0.6, ns_per_call=30.0),
+                ]
+            },
+            "crossing": {"rows": [ok("ctypes", exactness_ratio=2.5)]},
+        }
+    }
+    found = {(t["target"], t["backend"]): t["met"] for t in targets.evaluate(data)}
+    assert found[("factorial(25): speed-up over pure Python", "capi")] is True
+    assert found[("factorial(25): speed-up over pure Python", "pyo3")] is False  # 10x < 14x
+    assert found[("factorial(25): speed-up over math.factorial", "pyo3")] is False  # 1.67x < 2x
+    assert found[("factorial(25): pyo3 time / capi time", "pyo3")] is False  # 1.5x > 1.2x
+    assert found[("factorial(25) / bare crossing(25)", "ctypes")] is False
+    # No figure, no verdict: a scenario that did not run is "not measured".
+    assert found[("factorial(10**6): speed-up over math.factorial", "capi")] is None
+    assert found[("factorial(20): time / math.factorial(20)'s", "capi")] is None

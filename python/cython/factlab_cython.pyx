@@ -1,5 +1,6 @@
-# cython: language_level=3, embedsignature=True
-# (There is no indexing in this module, so boundscheck/wraparound would change nothing.)
+# cython: language_level=3, embedsignature=True, binding=False
+# binding=False: plain builtin functions (the C-API's PyCFunction), the cheapest call CPython
+# has, instead of Cython's richer function objects. (No indexing here: boundscheck changes nothing.)
 """factlab's Cython backend: a compiled extension calling the C ABI library.
 
 Cython translates this file into C that uses the CPython C-API, so it can

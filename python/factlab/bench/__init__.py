@@ -208,7 +208,7 @@ def _run(
 ) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from factlab.bench import chart, machine, report
+    from factlab.bench import chart, machine, report, targets
     from factlab.bench import scenarios as sc
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -268,6 +268,8 @@ def _run(
         "machine": info,
         "scenarios": results,
     }
+    data["targets"] = targets.evaluate(data)
+    console.print(report.to_rich(report.targets_table(data["targets"])))
     results_path.write_text(json.dumps(data, indent=1) + "\n")
     png = chart.draw(results, machine.one_line(info), out_dir / "chart.png")
     summary = out_dir / "summary.md"

@@ -286,6 +286,26 @@ def scenario_tables(name: str, result: dict[str, Any]) -> list[Table]:
     }[name]()
 
 
+def targets_table(targets: list[dict[str, Any]]) -> Table:
+    """The speed targets (factlab.bench.targets): measured against required, per backend."""
+    table = Table(
+        "Speed targets: each a ratio within this run",
+        ["target", "backend", "measured", "required", "met"],
+        left=2,
+    )
+    for t in targets:
+        measured = "not measured" if t["measured"] is None else times(t["measured"])
+        met = "—" if t["met"] is None else ("yes" if t["met"] else "NO")
+        style = "dim" if t["met"] is None else ("" if t["met"] else "bold red")
+        table.add(
+            [t["target"], t["backend"], measured, f"{t['comparison']} {times(t['required'])}", met], style
+        )
+    met = sum(1 for t in targets if t["met"])
+    measured = sum(1 for t in targets if t["met"] is not None)
+    table.notes.append(f"{met} of {measured} measured targets met; docs/src/targets.md says why each is set.")
+    return table
+
+
 # -- rendering ------------------------------------------------------------------
 
 
@@ -349,6 +369,8 @@ def summary_markdown(data: dict[str, Any], chart_name: str | None) -> str:
         if name in data["scenarios"]:
             for table in scenario_tables(name, data["scenarios"][name]):
                 out.append(to_markdown(table))
+    if data.get("targets"):
+        out.append(to_markdown(targets_table(data["targets"])))
     return "\n".join(out).rstrip() + "\n"
 
 
