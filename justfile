@@ -65,3 +65,25 @@ exercise NAME *ARGS: setup
 # Prove every workshop exercise: its test passes against solution/ and fails against start/.
 exercises-check: setup
     {{python}} docs/exercises/run.py check
+
+# Build the workshop book (docs/) into target/book; fails on a broken include or a dead internal link.
+docs: _mdbook
+    python3 docs/figures.py
+    out="$(mdbook build docs 2>&1)" || { echo "$out"; exit 1; }; echo "$out"; \
+        if grep -qE '(^|[[:space:]])(WARN|ERROR)([[:space:]]|$)' <<<"$out"; then \
+            echo "just docs: mdbook reported a warning or an error (above)" >&2; exit 1; fi
+    python3 docs/check_links.py target/book
+
+# Serve the book on http://localhost:3000, rebuilding it on every edit.
+docs-serve: _mdbook
+    python3 docs/figures.py
+    mdbook serve docs
+
+# Copy the latest `just bench` results (target/bench) into the book; commit them with the code they measured.
+docs-bench:
+    cp target/bench/results.json target/bench/summary.md target/bench/chart.png docs/src/bench/
+    python3 docs/figures.py
+
+# mdBook, pinned: installed with cargo when missing or of another version.
+_mdbook:
+    @mdbook --version 2>/dev/null | grep -qx 'mdbook v0.5.4' || cargo install mdbook --locked --version =0.5.4

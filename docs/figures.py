@@ -107,8 +107,8 @@ def machine_line(data: dict[str, Any]) -> str:
     rustc = " ".join((m.get("rustc") or "rustc ?").split()[:2])
     day = str(data["created"])[:10]
     return (
-        f"{m['cpu']}, {m['cores']} cores, {m['implementation']} {m['python']}, {rustc} "
-        f"(`just bench`, {data['mode']['name']} mode, {day})"
+        f"{m['cpu']}, {m['cores']} cores, {m['implementation']} {m['python']}, {rustc}; "
+        f"`just bench`, {data['mode']['name']} mode, {day}"
     )
 
 
@@ -174,7 +174,7 @@ def measured_table(r: Results) -> list[str]:
             t = r.threads(b)
             gil = "released" if t["releases_gil"] == "yes" else "held"
         lines.append(
-            f"| [{b}](../backends/{b}.md) | {ns(r.factorial25(b))} | {cross} | "
+            f"| [{b}](backends/{b}.md) | {ns(r.factorial25(b))} | {cross} | "
             f"{duration(r.big(b, BIG_N))} | {gil} |"
         )
     return lines

@@ -59,6 +59,11 @@ def run(*cmd: str | Path, cwd: Path = ROOT, env: dict[str, str] | None = None) -
 
 def pip_install(path: str) -> None:
     """Install a local project into the venv with the pinned build tools."""
+    # setuptools stages each wheel in <project>/build/bdist.*; a build that was
+    # interrupted leaves it behind and makes every later build fail ("File
+    # exists"). The compiled objects in build/ stay: they are the cache.
+    for staging in (ROOT / path / "build").glob("bdist.*"):
+        shutil.rmtree(staging)
     run(
         sys.executable,
         "-m",
