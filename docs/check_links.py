@@ -179,12 +179,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--src", type=Path, default=SRC, help="the book's sources (docs/src)")
     args = parser.parse_args(argv)
     report = Report()
-    includes = check_sources(args.src, report)
-    if not (args.book / "index.html").is_file():
-        report.add(args.book, "no index.html: build the book first (`just docs`)")
+    book, src = args.book.resolve(), args.src.resolve()
+    includes = check_sources(src, report)
+    if not (book / "index.html").is_file():
+        report.add(book, "no index.html: build the book first (`just docs`)")
         pages = links = 0
     else:
-        pages, links = check_book(args.book, report)
+        pages, links = check_book(book, report)
     for problem in report.problems:
         print(problem, file=sys.stderr)
     if report.problems:

@@ -16,46 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import factlab
-
-LONG_MAX = 2**63 - 1
-MAX_N = 100_000_000  # factlab_core::MAX_N, the kernel's documented bound
-
-
-class Index:
-    """Not an int, but has __index__: math.factorial accepts it."""
-
-    def __init__(self, value: int) -> None:
-        self.value = value
-
-    def __index__(self) -> int:
-        return self.value
-
-
-class OnlyInt:
-    """Has __int__ but no __index__: math.factorial refuses it (TypeError)."""
-
-    def __int__(self) -> int:
-        return 5
-
-
-class IndexFails(Exception):
-    pass
-
-
-class BadIndex:
-    def __index__(self) -> int:
-        raise IndexFails("__index__ refused")
-
-
-class MyInt(int):
-    pass
-
-
-def outcome(fn: object, arg: object) -> tuple[str, object]:
-    try:
-        return ("value", fn(arg))  # type: ignore[operator]
-    except Exception as exc:  # the type is what we compare
-        return ("raises", type(exc))
+from odd_inputs import LONG_MAX, MAX_N, BadIndex, Index, MyInt, OnlyInt, outcome
 
 
 def test_registry_order_matches_the_table() -> None:

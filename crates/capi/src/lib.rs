@@ -31,7 +31,6 @@
 //!   process instead of being undefined behaviour: a safety net, not an error
 //!   path.)
 
-use std::any::Any;
 use std::ffi::{c_int, c_long, c_longlong, c_void, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
@@ -297,7 +296,7 @@ where
             ptr::null_mut()
         }
         Err(payload) => {
-            let what = panic_message(&*payload);
+            let what = factlab_core::panic_message(&*payload);
             set_error(
                 PyExc_RuntimeError,
                 &format!("Rust panic in factlab's kernel: {what}"),
@@ -361,35 +360,11 @@ fn c_message(message: &str) -> CString {
     CString::new(message.replace('\0', "\u{fffd}")).unwrap_or_default()
 }
 
-/// The message of a panic: `panic!("literal")` carries a `&str`,
-/// `panic!("{x}")` a `String`; anything else has none we can show.
-fn panic_message(payload: &(dyn Any + Send)) -> &str {
-    payload
-        .downcast_ref::<&str>()
-        .copied()
-        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
-        .unwrap_or("(a panic payload that is not a string)")
-}
-
 #[cfg(test)]
 mod tests {
     // The pure-Rust helpers; everything that needs a live interpreter is
     // tested from Python (tests/test_handwritten.py).
     use super::*;
-    use std::panic::catch_unwind;
-
-    #[test]
-    fn panic_messages_of_both_payload_kinds() {
-        let literal = catch_unwind(|| panic!("literal")).unwrap_err();
-        assert_eq!(panic_message(&*literal), "literal");
-        let n = 7;
-        let formatted = catch_unwind(|| panic!("formatted {n}")).unwrap_err();
-        assert_eq!(panic_message(&*formatted), "formatted 7");
-        let other = catch_unwind(|| std::panic::panic_any(42_u8)).unwrap_err();
-        assert!(panic_message(&*other).contains("not a string"));
-        let core = catch_unwind(factlab_core::testing::deliberate_panic).unwrap_err();
-        assert!(panic_message(&*core).contains("deliberate panic"));
-    }
 
     #[test]
     fn c_messages_keep_their_text() {

@@ -184,6 +184,17 @@ pub fn factorial(n: u64) -> Result<Factorial, Error> {
 }
 // ANCHOR_END: factorial
 
+/// The message of a caught panic, for a binding to put in its exception:
+/// `panic!("literal")` carries a `&str`, `panic!("{x}")` a `String`; any
+/// other payload has no message we can show.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(a panic payload that is not a string)")
+}
+
 /// Test-only paths: every binding exposes these so that its tests can prove
 /// what happens when the kernel misbehaves.
 pub mod testing {
@@ -288,6 +299,20 @@ mod tests {
         assert_eq!(f.len(), 35_660);
         let digit_sum: u64 = f.bytes().map(|b| u64::from(b - b'0')).sum();
         assert_eq!(digit_sum, 149_346);
+    }
+
+    #[test]
+    fn panic_messages_of_every_payload_kind() {
+        use std::panic::{catch_unwind, panic_any};
+        let literal = catch_unwind(|| panic!("literal")).unwrap_err();
+        assert_eq!(panic_message(&*literal), "literal");
+        let n = 7;
+        let formatted = catch_unwind(|| panic!("formatted {n}")).unwrap_err();
+        assert_eq!(panic_message(&*formatted), "formatted 7");
+        let other = catch_unwind(|| panic_any(42_u8)).unwrap_err();
+        assert!(panic_message(&*other).contains("not a string"));
+        let core = catch_unwind(testing::deliberate_panic).unwrap_err();
+        assert!(panic_message(&*core).contains("deliberate panic"));
     }
 
     #[test]

@@ -36,7 +36,6 @@
 //!   with `math.factorial`'s errors, so the few calls it lacks are made
 //!   through its own raw layer, `python3-sys`.
 
-use std::any::Any;
 use std::ffi::{c_int, c_long, c_longlong, c_uchar};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -180,22 +179,12 @@ fn call_kernel(
             py,
             format!(
                 "Rust panic in factlab's kernel: {}",
-                panic_message(&*payload)
+                factlab_core::panic_message(&*payload)
             ),
         )),
     }
 }
 // ANCHOR_END: boundary
-
-/// The message of a panic: `panic!("literal")` carries a `&str`,
-/// `panic!("{x}")` a `String`; anything else has none we can show.
-fn panic_message(payload: &(dyn Any + Send)) -> &str {
-    payload
-        .downcast_ref::<&str>()
-        .copied()
-        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
-        .unwrap_or("(a panic payload that is not a string)")
-}
 
 fn to_py_int(py: Python, value: &Factorial) -> PyResult<PyObject> {
     match value {
@@ -231,21 +220,3 @@ fn int_from_le_bytes(py: Python, bytes: &[u8]) -> PyResult<PyObject> {
     }
 }
 // ANCHOR_END: from-bytes
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn panic_messages_of_both_payload_kinds() {
-        let literal = catch_unwind(|| panic!("literal")).unwrap_err();
-        assert_eq!(panic_message(&*literal), "literal");
-        let n = 7;
-        let formatted = catch_unwind(|| panic!("formatted {n}")).unwrap_err();
-        assert_eq!(panic_message(&*formatted), "formatted 7");
-        let other = catch_unwind(|| std::panic::panic_any(42_u8)).unwrap_err();
-        assert!(panic_message(&*other).contains("not a string"));
-        let core = catch_unwind(factlab_core::testing::deliberate_panic).unwrap_err();
-        assert!(panic_message(&*core).contains("deliberate panic"));
-    }
-}
