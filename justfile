@@ -28,14 +28,14 @@ test: setup lint
 lint: setup
     cargo fmt --all --check
     cargo clippy --workspace --all-targets --locked -- -D warnings
-    {{python}} -m ruff check python tests
-    {{python}} -m ruff format --check python tests
+    {{python}} -m ruff check python tests docs
+    {{python}} -m ruff format --check python tests docs
 
 # Reformat Rust and Python sources in place.
 fmt: setup
     cargo fmt --all
-    {{python}} -m ruff format python tests
-    {{python}} -m ruff check --fix python tests
+    {{python}} -m ruff format python tests docs
+    {{python}} -m ruff check --fix python tests docs
 
 # Time every backend (the seed article's experiment and more); args go to `python -m factlab bench`.
 bench *ARGS: setup

@@ -229,6 +229,18 @@ def inline_figures(r: Results) -> dict[str, str]:
     return out
 
 
+def targets_table(data: dict[str, Any]) -> list[str]:
+    """The speed targets as `just bench` judged them (factlab.bench.targets)."""
+    lines = ["| target | backend | measured | required | met |", "|:---|:---|---:|---:|:---:|"]
+    for t in data["targets"]:
+        # Three digits: a 1.22x against a 1.2x bound must not read "1.2x, no".
+        measured = "not measured" if t["measured"] is None else f"{t['measured']:.3g}{X}"
+        met = "—" if t["met"] is None else ("yes" if t["met"] else "**no**")
+        required = f"{t['comparison']} {ratio(t['required'])}"
+        lines.append(f"| {t['target']} | {t['backend']} | {measured} | {required} | {met} |")
+    return lines
+
+
 def anchored(name: str, lines: list[str]) -> list[str]:
     return [f"<!-- ANCHOR: {name} -->", *lines, f"<!-- ANCHOR_END: {name} -->", ""]
 
@@ -244,6 +256,7 @@ def render(data: dict[str, Any]) -> str:
     parts += anchored("article", article_table(r, data))
     parts += anchored("measured", measured_table(r))
     parts += anchored("threads", threads_table(r))
+    parts += anchored("targets", targets_table(data))
     for b in BACKENDS:
         parts += anchored(b, backend_table(r, b))
     for name, value in inline_figures(r).items():
