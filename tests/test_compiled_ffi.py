@@ -18,13 +18,15 @@ import re
 import struct
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
 import factlab
+from factlab.backends import _cffi as cffi_wrapper
+from factlab.backends._cffi import bind
 
 ROOT = Path(__file__).resolve().parents[1]
 CDEF_HEADER = ROOT / "crates" / "cabi" / "include" / "factlab_cdef.h"
@@ -32,7 +34,7 @@ PYX = ROOT / "python" / "cython" / "factlab_cython.pyx"
 
 # The registry names of this room's backends, and the modules their builds produce.
 ROOM = ("cffi-abi-outofline", "cffi-api", "cython")
-CFFI_BACKENDS = ("cffi-abi-outofline", "cffi-api")
+CFFI_BACKENDS = ("cffi-abi-inline", "cffi-abi-outofline", "cffi-api")
 STATIC_EXTENSIONS = ("factlab_cffi_api", "factlab_cython")
 
 
@@ -203,41 +205,40 @@ class _CountingLib:
 
 
 @pytest.fixture(params=CFFI_BACKENDS)
-def counted(
-    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
-) -> tuple[ModuleType, _CountingLib]:
+def counted(request: pytest.FixtureRequest) -> tuple[Callable[[int], int], _CountingLib]:
     backend = factlab.load(request.param)
     counting = _CountingLib(backend.lib, backend.ffi.NULL)
-    monkeypatch.setattr(backend, "lib", counting)
-    return backend, counting
+    # The very wrapper the backend is made of, bound to the counting lib.
+    factorial, _crossing, _raise_panic = bind(backend.ffi, counting)
+    return factorial, counting
 
 
-def test_cffi_frees_every_big_result(counted: tuple[ModuleType, _CountingLib]) -> None:
-    backend, lib = counted
+def test_cffi_frees_every_big_result(counted: tuple[Callable[[int], int], _CountingLib]) -> None:
+    factorial, lib = counted
     for n in (35, 100, 999, 1000, 12_345):
-        assert backend.factorial(n) == math.factorial(n)
+        assert factorial(n) == math.factorial(n)
     assert lib.allocated == lib.freed == 5
     # Small results and refusals allocate nothing and free nothing.
-    backend.factorial(20)
-    backend.factorial(34)
+    factorial(20)
+    factorial(34)
     with pytest.raises(OverflowError):
-        backend.factorial(100_000_001)
+        factorial(100_000_001)
     assert lib.allocated == lib.freed == 5
 
 
 def test_cffi_frees_even_when_building_the_int_fails(
-    counted: tuple[ModuleType, _CountingLib], monkeypatch: pytest.MonkeyPatch
+    counted: tuple[Callable[[int], int], _CountingLib], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    backend, lib = counted
+    factorial, lib = counted
 
     class Boom(int):
         @classmethod
         def from_bytes(cls, *args: Any, **kwargs: Any) -> int:
             raise MemoryError("simulated: the int could not be built")
 
-    monkeypatch.setattr(backend, "int", Boom, raising=False)  # shadows the builtin in the module
+    monkeypatch.setattr(cffi_wrapper, "int", Boom, raising=False)  # shadows the builtin in the module
     with pytest.raises(MemoryError, match="simulated"):
-        backend.factorial(1000)
+        factorial(1000)
     assert lib.allocated == lib.freed == 1
 
 
