@@ -304,7 +304,7 @@ def targets_table(targets: list[dict[str, Any]]) -> Table:
     table.notes.append(f"{met} of {len(measured)} measured targets met; docs/src/targets.md says why.")
     if len(measured) < len(targets):
         missing = len(targets) - len(measured)
-        table.notes.append(f"{missing} more not measured in this run (scenario not run, or backend not built).")
+        table.notes.append(f"{missing} more not measured here (scenario not run or backend not built).")
     return table
 
 
