@@ -41,6 +41,10 @@ fmt: setup
 bench *ARGS: setup
     {{python}} -m factlab bench {{ARGS}}
 
+# Instructions per call under callgrind, per backend (load-independent); args: [BACKEND ...] [--n N].
+count-instructions *ARGS: setup
+    {{python}} python/tools/count_instructions.py {{ARGS}}
+
 # List the backends and whether each one loads.
 list: setup
     {{python}} -m factlab list
