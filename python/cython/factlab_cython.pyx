@@ -32,6 +32,8 @@ cdef extern from "factlab.h":
         FACTLAB_TOO_LARGE
         FACTLAB_PANIC
         FACTLAB_NULL_POINTER
+        FACTLAB_MAX_U64_N
+        FACTLAB_MAX_U128_N
         FACTLAB_MAX_N
         FACTLAB_EXPENSIVE_N
 
@@ -71,10 +73,10 @@ def factorial(n, /):
         raise OverflowError(f"factorial() argument should not exceed {LONG_MAX}")
     if overflow < 0 or value < 0:
         raise ValueError("factorial() not defined for negative values")
-    if value <= 20:
+    if value <= FACTLAB_MAX_U64_N:
         # A C uint64_t: Cython turns the return value into a Python int.
         return factlab_factorial_u64(value)
-    if value <= 34:
+    if value <= FACTLAB_MAX_U128_N:
         return _from_u128(factlab_factorial_u128(value))
     return _big(value)
     # ANCHOR_END: factorial

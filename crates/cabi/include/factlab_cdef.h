@@ -24,6 +24,16 @@
 #define FACTLAB_NULL_POINTER 3
 
 /**
+ * The largest `n` that `factlab_factorial_u64` answers (20! < 2^64).
+ */
+#define FACTLAB_MAX_U64_N 20
+
+/**
+ * The largest `n` that `factlab_factorial_u128` answers (34! < 2^128).
+ */
+#define FACTLAB_MAX_U128_N 34
+
+/**
  * The largest `n` that `factlab_factorial` accepts.
  */
 #define FACTLAB_MAX_N 100000000

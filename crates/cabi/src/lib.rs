@@ -51,6 +51,10 @@ pub const FACTLAB_TOO_LARGE: i32 = 1;
 pub const FACTLAB_PANIC: i32 = 2;
 /// Status: the `out` pointer was NULL; nothing was computed.
 pub const FACTLAB_NULL_POINTER: i32 = 3;
+/// The largest `n` that `factlab_factorial_u64` answers (20! < 2^64).
+pub const FACTLAB_MAX_U64_N: u64 = 20;
+/// The largest `n` that `factlab_factorial_u128` answers (34! < 2^128).
+pub const FACTLAB_MAX_U128_N: u64 = 34;
 /// The largest `n` that `factlab_factorial` accepts.
 pub const FACTLAB_MAX_N: u64 = 100000000;
 /// From this `n` on a computation takes long enough for a caller to release
@@ -58,9 +62,11 @@ pub const FACTLAB_MAX_N: u64 = 100000000;
 pub const FACTLAB_EXPENSIVE_N: u64 = 1000;
 // ANCHOR_END: status
 
-// cbindgen reads literals, not paths into another crate, so the two bounds are
+// cbindgen reads literals, not paths into another crate, so the bounds are
 // spelled out above; these checks keep them equal to the kernel's at compile
 // time.
+const _: () = assert!(FACTLAB_MAX_U64_N == factlab_core::MAX_U64_N);
+const _: () = assert!(FACTLAB_MAX_U128_N == factlab_core::MAX_U128_N);
 const _: () = assert!(FACTLAB_MAX_N == factlab_core::MAX_N);
 const _: () = assert!(FACTLAB_EXPENSIVE_N == factlab_core::EXPENSIVE_N);
 

@@ -37,11 +37,6 @@ __all__ = [
 # The package's copy of the build outputs (python/factlab/_cabi/ in the repo).
 _SHIPPED = Path(__file__).resolve().parent.parent / "_cabi"
 
-# What the C functions promise (see factlab.h): factlab_factorial_u64 answers
-# for n <= 20, factlab_factorial_u128 for n <= 34.
-MAX_U64_N = 20
-MAX_U128_N = 34
-
 # The largest C long: math.factorial refuses anything larger with OverflowError.
 LONG_MAX = (1 << (8 * struct.calcsize("l") - 1)) - 1
 
@@ -96,6 +91,10 @@ if sys.byteorder != "little":
 
 # Read once, at import: a backend over the library cannot work without them.
 _CONSTANTS = defines()
+# What the C functions promise (see factlab.h): factlab_factorial_u64 answers
+# for n <= FACTLAB_MAX_U64_N (20), factlab_factorial_u128 for n <= 34.
+MAX_U64_N = _CONSTANTS["FACTLAB_MAX_U64_N"]
+MAX_U128_N = _CONSTANTS["FACTLAB_MAX_U128_N"]
 _TOO_LARGE = _CONSTANTS["FACTLAB_TOO_LARGE"]
 _PANIC = _CONSTANTS["FACTLAB_PANIC"]
 _MAX_N = _CONSTANTS["FACTLAB_MAX_N"]
