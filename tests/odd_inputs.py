@@ -17,6 +17,7 @@ from fractions import Fraction
 LONG_MAX = (1 << (8 * struct.calcsize("l") - 1)) - 1
 LONG_MIN = -LONG_MAX - 1
 MAX_N = 100_000_000  # factlab_core::MAX_N
+EXPENSIVE_N = 1_000  # factlab_core::EXPENSIVE_N: from here on the GIL is released
 
 
 class Index:
