@@ -10,7 +10,7 @@ import pytest
 import factlab
 
 ALL = factlab.backend_names()
-NATIVE = [spec.name for spec in factlab.BACKENDS if spec.native]
+NATIVE = factlab.native_names()
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -32,7 +32,7 @@ RUST_MODULES = ("capi", "rust-cpython")
 # The extension module behind each backend module (they are re-exports).
 EXTENSION = {"capi": "factlab_capi", "rust-cpython": "factlab_cpython", "cython": "factlab_cython"}
 # The leak test covers every backend that crosses into native code.
-NATIVE = tuple(spec.name for spec in factlab.BACKENDS if spec.native)
+NATIVE = tuple(factlab.native_names())
 
 
 def fresh(value: int) -> int:

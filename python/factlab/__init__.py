@@ -7,7 +7,29 @@
 15511210043330985984000000
 """
 
-from factlab._registry import BACKENDS, BackendNotBuilt, BackendSpec, backend_names, load, spec
+from factlab._registry import (
+    BUILTIN,
+    Backend,
+    BackendNotBuilt,
+    BackendSpec,
+    backend_names,
+    backends,
+    load,
+    native_names,
+    register,
+    spec,
+)
 
-__all__ = ["BACKENDS", "BackendNotBuilt", "BackendSpec", "backend_names", "load", "spec"]
+__all__ = [
+    "BUILTIN",
+    "Backend",
+    "BackendNotBuilt",
+    "BackendSpec",
+    "backend_names",
+    "backends",
+    "load",
+    "native_names",
+    "register",
+    "spec",
+]
 __version__ = "0.1.0"

@@ -5,14 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from factlab._registry import BACKENDS, BackendNotBuilt, load
+from factlab._registry import BackendNotBuilt, backends, load
 
 
 def cmd_list() -> int:
     """Print every backend and whether it loads; exit 1 if one does not."""
-    width = max(len(s.name) for s in BACKENDS)
+    width = max(len(s.name) for s in backends())
     failed = 0
-    for entry in BACKENDS:
+    for entry in backends():
         try:
             backend = load(entry.name)
             value = backend.factorial(25)
