@@ -3,51 +3,65 @@
 
 set shell := ["bash", "-euo", "pipefail", "-c"]
 
-python := justfile_directory() / ".venv/bin/python"
+# The interpreter `just setup` builds .venv with: `just python=python3.12 setup`, or FACTLAB_PYTHON.
+python := env_var_or_default("FACTLAB_PYTHON", "python3")
+# The virtualenv every recipe uses (`just venv=DIR ...` for another one).
+venv := justfile_directory() / ".venv"
+py := venv / "bin/python"
+# The venv's tools (maturin, cython, ...) first: the build back-ends call them by name.
+export PATH := venv / "bin" + ":" + env_var("PATH")
+# pip's quiet mode for the pinned requirements only; builds print their progress.
+pip := py + " -m pip --disable-pip-version-check"
 
 # Show the recipes.
 default:
     @just --list
 
-# Create .venv and build + install every backend into it (idempotent; fast when nothing changed).
+# Make .venv (again if `python` changed) and build + install every backend into it with pip.
 setup:
-    @test -x {{python}} || python3 -m venv .venv
-    {{python}} python/tools/build.py
-
-# Rebuild every backend from scratch.
-rebuild:
-    @test -x {{python}} || python3 -m venv .venv
-    {{python}} python/tools/build.py --force
+    @{{python}} -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null || \
+        { echo "just setup: '{{python}}' is not a Python >= 3.10 (try: just python=python3.12 setup)" >&2; exit 1; }
+    @want="$({{python}} -c 'import sys; print(sys.version)')"; \
+        have="$({{py}} -c 'import sys; print(sys.version)' 2>/dev/null || true)"; \
+        if [ "$want" != "$have" ]; then echo "just setup: new virtualenv {{venv}} ({{python}})"; \
+            rm -rf "{{venv}}"; {{python}} -m venv "{{venv}}"; fi
+    {{pip}} install --quiet -r requirements.txt
+    @# factlab itself, editable (python/factlab is what runs), and the C ABI library the FFI builds link.
+    {{pip}} install --no-build-isolation --no-deps --editable ./python ./crates/cabi
+    @# Every backend's PEP 517 project, as the registry lists them; pip rebuilds each one
+    @# (cargo and setuptools keep their caches, so a second run is quick).
+    {{pip}} install --no-build-isolation --no-deps $({{py}} -m factlab projects)
+    {{py}} -m factlab list
 
 # Lint (fmt, clippy, ruff) and run every test: Rust, C and Python.
 test: setup lint
     cargo test --workspace --locked
-    {{python}} -m pytest
+    {{py}} -m pytest
 
 # Formatting and lints, Rust and Python.
 lint: setup
     cargo fmt --all --check
     cargo clippy --workspace --all-targets --locked -- -D warnings
-    {{python}} -m ruff check python tests docs
-    {{python}} -m ruff format --check python tests docs
+    {{py}} -m ruff check python tests docs
+    {{py}} -m ruff format --check python tests docs
 
 # Reformat Rust and Python sources in place.
 fmt: setup
     cargo fmt --all
-    {{python}} -m ruff format python tests docs
-    {{python}} -m ruff check --fix python tests docs
+    {{py}} -m ruff format python tests docs
+    {{py}} -m ruff check --fix python tests docs
 
 # Time every backend (the seed article's experiment and more); args go to `python -m factlab bench`.
 bench *ARGS: setup
-    {{python}} -m factlab bench {{ARGS}}
+    {{py}} -m factlab bench {{ARGS}}
 
 # Instructions per call under callgrind, per backend (load-independent); args: [BACKEND ...] [--n N].
 count-instructions *ARGS: setup
-    {{python}} python/tools/count_instructions.py {{ARGS}}
+    {{py}} python/tools/count_instructions.py {{ARGS}}
 
 # List the backends and whether each one loads.
 list: setup
-    {{python}} -m factlab list
+    {{py}} -m factlab list
 
 # Regenerate the C headers crates/cabi/include/factlab{,_cdef}.h from crates/cabi/src/lib.rs (cbindgen).
 header:
@@ -64,11 +78,11 @@ check-memory:
 # Workshop: build and test one exercise against your code in docs/exercises/NAME/start/ (it fails
 # until you solve it). `just exercise NAME solution` tests the reference; other args go to pytest.
 exercise NAME *ARGS: setup
-    {{python}} docs/exercises/run.py exercise {{NAME}} {{ARGS}}
+    {{py}} docs/exercises/run.py exercise {{NAME}} {{ARGS}}
 
 # Prove every workshop exercise: its test passes against solution/ and fails against start/.
 exercises-check: setup
-    {{python}} docs/exercises/run.py check
+    {{py}} docs/exercises/run.py check
 
 # Build the workshop book (docs/) into target/book; fails on a broken include or a dead internal link.
 docs: _mdbook

@@ -1,4 +1,6 @@
-# cython: language_level=3, embedsignature=True, binding=False
+# cython: language_level=3, embedsignature=True, embedsignature.format=clinic, binding=False
+# embedsignature.format=clinic: the docstrings start with the signature in the form CPython
+# reads for inspect.signature() (`factorial($module, n, /)` then `--`), as for C builtins.
 # binding=False: plain builtin functions (the C-API's PyCFunction), the cheapest call CPython
 # has, instead of Cython's richer function objects. (No indexing here: boundscheck changes nothing.)
 """factlab's Cython backend: a compiled extension calling the C ABI library.
@@ -15,50 +17,37 @@ from cpython.number cimport PyNumber_Index
 from libc.limits cimport LONG_MAX
 from libc.stdint cimport int32_t, uint64_t
 
+# The C ABI's declarations are in cfactlab.pxd.
+from cfactlab cimport (
+    FACTLAB_EXPENSIVE_N,
+    FACTLAB_MAX_N,
+    FACTLAB_MAX_U64_N,
+    FACTLAB_MAX_U128_N,
+    FACTLAB_OK,
+    FACTLAB_PANIC,
+    FACTLAB_TOO_LARGE,
+    FactlabBig,
+    FactlabU128,
+    factlab_big_free,
+    factlab_debug_panic,
+    factlab_factorial,
+    factlab_factorial_u64,
+    factlab_factorial_u128,
+)
+
 import sys
 
 # The results are built from the bytes of 64-bit words, read as little-endian.
 if sys.byteorder != "little":
     raise ImportError("factlab_cython reads the kernel's words as little-endian bytes: x86-64, arm64, ...")
 
-# The C ABI, declared for Cython. Cython does not read the header: these lines
-# must agree with crates/cabi/include/factlab.h (tests/test_compiled_ffi.py
-# checks it); the C compiler then checks the generated calls against the header.
-# ANCHOR: extern
-cdef extern from "factlab.h":
-    # `#define` constants: an anonymous enum is Cython's way to name them.
-    enum:
-        FACTLAB_OK
-        FACTLAB_TOO_LARGE
-        FACTLAB_PANIC
-        FACTLAB_NULL_POINTER
-        FACTLAB_MAX_U64_N
-        FACTLAB_MAX_U128_N
-        FACTLAB_MAX_N
-        FACTLAB_EXPENSIVE_N
-
-    ctypedef struct FactlabU128:
-        uint64_t lo
-        uint64_t hi
-
-    ctypedef struct FactlabBig:
-        uint64_t *limbs
-        size_t len
-
-    # `nogil`: these functions never touch Python objects, so they may be
-    # called with the GIL released.
-    uint64_t factlab_factorial_u64(uint64_t n) nogil
-    FactlabU128 factlab_factorial_u128(uint64_t n) nogil
-    int32_t factlab_factorial(uint64_t n, FactlabBig *out) nogil
-    int32_t factlab_debug_panic(FactlabBig *out) nogil
-    void factlab_big_free(FactlabBig *big) nogil
-
+# ANCHOR: pylong
 cdef extern from "Python.h":
     # What int.from_bytes() does inside: one pass over the bytes, no copy of
     # them into a bytes object first. CPython-private but present in every
     # version we support (3.13 adds the public PyLong_FromUnsignedNativeBytes).
     object _PyLong_FromByteArray(const unsigned char *data, size_t n, int little_endian, int is_signed)
-    # ANCHOR_END: extern
+    # ANCHOR_END: pylong
 
 
 # ANCHOR: factorial

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from factlab._registry import BackendNotBuilt, backends, load
+from factlab._registry import BackendNotBuilt, backends, build_projects, load
 
 
 def cmd_list() -> int:
@@ -28,11 +28,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m factlab", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="list the backends and whether each loads")
+    sub.add_parser("projects", help="print the build projects of the backends, one per line (for `just setup`)")
     bench = sub.add_parser("bench", help="time every backend", add_help=False)
     bench.add_argument("args", nargs=argparse.REMAINDER)
     args, rest = parser.parse_known_args(argv)
     if args.command == "list":
         return cmd_list()
+    if args.command == "projects":
+        print("\n".join(build_projects()))
+        return 0
     from factlab.bench import main as bench_main
 
     return bench_main(rest + args.args)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from typing import Literal, Protocol, cast
+from typing import Literal, Protocol, SupportsIndex, cast
 
 # What kind of thing a backend is: the yardsticks, a compiled CPython
 # extension that holds the kernel, or a foreign-function interface that
@@ -31,14 +31,10 @@ CabiLink = Literal["none", "dlopen", "static"]
 
 
 class Backend(Protocol):
-    """What :func:`load` returns: a backend module."""
+    """What :func:`load` returns: a backend module (native ones also have ``crossing``)."""
 
-    def factorial(self, n: int, /) -> int:
+    def factorial(self, n: SupportsIndex, /) -> int:
         """Exactly ``math.factorial(n)``."""
-        ...
-
-    def crossing(self, n: int, /) -> int:
-        """The bare entry point: n! for 0 <= n <= 20, no checks."""
         ...
 
 
@@ -226,6 +222,15 @@ def backend_names(kind: Kind | None = None) -> list[str]:
 def native_names() -> list[str]:
     """The backends whose calls cross into native code that factlab built."""
     return [entry.name for entry in backends() if entry.native]
+
+
+def build_projects() -> list[str]:
+    """The PEP 517 projects that build the backends, in the table's order, each once.
+
+    ``just setup`` installs them after the C ABI library (``crates/cabi``),
+    which the FFI projects compile and link against.
+    """
+    return list(dict.fromkeys(entry.project for entry in backends() if entry.project))
 
 
 def spec(name: str) -> BackendSpec:

@@ -1,7 +1,8 @@
 """What every backend over the C ABI library shares: where it is, and the argument check.
 
-``just setup`` builds ``crates/cabi`` and copies two files into the package,
-next to this one (``factlab/_cabi/``):
+The C ABI library is its own package, ``factlab_cabi`` (built from
+``crates/cabi`` by ``just setup``). It holds the two files the backends in
+this package need at run time:
 
 - ``libfactlab_cabi.so`` (``.dylib`` on macOS): the library ctypes and cffi's
   ABI mode open at run time with ``dlopen``;
@@ -15,11 +16,12 @@ A backend that imports this module while they are missing gets
 from __future__ import annotations
 
 import re
-import struct
 import sys
 from pathlib import Path
 
 from factlab._registry import BackendNotBuilt
+# The checks of math.factorial: one copy, the pure backend's.
+from factlab.backends.pure import LONG_MAX, check
 
 __all__ = [
     "LONG_MAX",
@@ -34,37 +36,34 @@ __all__ = [
     "library_path",
 ]
 
-# The package's copy of the build outputs (python/factlab/_cabi/ in the repo).
-_SHIPPED = Path(__file__).resolve().parent.parent / "_cabi"
-
-# The largest C long: math.factorial refuses anything larger with OverflowError.
-LONG_MAX = (1 << (8 * struct.calcsize("l") - 1)) - 1
-
 
 class CabiNotBuilt(BackendNotBuilt):
-    """The C ABI library or its declarations are not in the package: run ``just setup``."""
+    """The C ABI library or its declarations are not installed: run ``just setup``."""
 
 
-def _shipped(name: str) -> Path:
-    path = _SHIPPED / name
+def _installed(path: Path) -> Path:
     if not path.is_file():
-        raise CabiNotBuilt(
-            f"{path} is missing: it is built from crates/cabi and copied into the "
-            "factlab package by `just setup`"
-        )
+        raise CabiNotBuilt(f"{path} is missing: reinstall the C ABI library with `just setup`")
     return path
 
 
+try:
+    import factlab_cabi
+except ImportError as exc:
+    raise CabiNotBuilt(
+        "the C ABI library (package factlab_cabi, built from crates/cabi) is not installed: "
+        "run `just setup`"
+    ) from exc
+
+
 def library_path() -> Path:
-    """The C ABI library to ``dlopen``: ``libfactlab_cabi.so`` (or ``.dylib``/``.dll``)."""
-    if sys.platform == "win32":
-        return _shipped("factlab_cabi.dll")
-    return _shipped("libfactlab_cabi.dylib" if sys.platform == "darwin" else "libfactlab_cabi.so")
+    """The C ABI library to ``dlopen``: ``libfactlab_cabi.so`` (or ``.dylib``)."""
+    return _installed(factlab_cabi.library_path())
 
 
 def cdef_path() -> Path:
     """``factlab_cdef.h``: the library's declarations, for ``ffi.cdef()``."""
-    return _shipped("factlab_cdef.h")
+    return _installed(factlab_cabi.cdef_path())
 
 
 def cdef_source() -> str:
@@ -100,20 +99,6 @@ _PANIC = _CONSTANTS["FACTLAB_PANIC"]
 _MAX_N = _CONSTANTS["FACTLAB_MAX_N"]
 
 
-# ANCHOR: check
-def check(k: int) -> int:
-    """The checks of ``math.factorial`` on an ``int`` that is not a small n.
-
-    The wrappers call it after ``operator.index`` and off the hot path (n <= 20 needs
-    no check: it is known good). Past ``LONG_MAX`` the value would not fit a
-    ``uint64_t`` either; factlab's own bound is the library's to enforce.
-    """
-    if k < 0:
-        raise ValueError("factorial() not defined for negative values")
-    if k > LONG_MAX:
-        raise OverflowError(f"factorial() argument should not exceed {LONG_MAX}")
-    return k
-    # ANCHOR_END: check
 
 
 # ANCHOR: error

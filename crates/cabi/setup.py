@@ -1,0 +1,72 @@
+"""Builds the package ``factlab_cabi``: cargo builds the library, setuptools ships it.
+
+The one step setuptools cannot do by itself is run cargo. ``build_py`` does it
+here, then copies into the package what cargo made and what cbindgen
+generated (committed in include/):
+
+- ``libfactlab_cabi.so`` (.dylib on macOS): for ``dlopen`` (ctypes, cffi ABI);
+- ``libfactlab_cabi.a`` and ``native-static-libs``: for a static link (cffi API,
+  Cython); rustc names the system libraries a static Rust library needs;
+- ``include/factlab.h``, ``include/factlab_cdef.h``: the declarations.
+
+The library does not depend on the Python version, so the wheel is tagged
+``py3-none-<platform>``: one wheel for every interpreter, PyPy included.
+"""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from setuptools import setup
+from setuptools.command.build_py import build_py
+from setuptools.command.bdist_wheel import bdist_wheel
+
+HERE = Path(__file__).resolve().parent
+SUFFIX = ".dylib" if sys.platform == "darwin" else ".so"
+
+
+def cargo(*args: str) -> str:
+    command = ["cargo", *args]
+    print("factlab-cabi: $", " ".join(command), flush=True)
+    done = subprocess.run(command, cwd=HERE, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    if done.returncode != 0:
+        sys.exit(f"factlab-cabi: `{' '.join(command)}` failed:\n{done.stdout}")
+    return done.stdout
+
+
+class BuildWithCargo(build_py):
+    def run(self) -> None:
+        super().run()
+        # One `cargo rustc` builds every crate type of the library (cdylib,
+        # staticlib, rlib) and makes rustc print the static link flags:
+        #   note: native-static-libs: -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
+        out = cargo("rustc", "--release", "--locked", "--lib", "--", "--print", "native-static-libs")
+        flags = [line.split("native-static-libs:", 1)[1].strip() for line in out.splitlines()
+                 if "native-static-libs:" in line]
+        if not flags:
+            sys.exit(f"factlab-cabi: rustc printed no `native-static-libs:` note:\n{out}")
+        meta = json.loads(cargo("metadata", "--format-version", "1", "--no-deps", "--locked"))
+        release = Path(meta["target_directory"]) / "release"
+        package = Path(self.build_lib) / "factlab_cabi"
+        (package / "include").mkdir(parents=True, exist_ok=True)
+        for built in (f"libfactlab_cabi{SUFFIX}", "libfactlab_cabi.a"):
+            shutil.copy2(release / built, package / built)
+        for header in ("factlab.h", "factlab_cdef.h"):
+            shutil.copy2(HERE / "include" / header, package / "include" / header)
+        (package / "native-static-libs").write_text(flags[-1] + "\n", encoding="utf-8")
+
+
+class PlatformWheel(bdist_wheel):
+    """A wheel for one platform, any Python: the library has no Python in it."""
+
+    def finalize_options(self) -> None:
+        super().finalize_options()
+        self.root_is_pure = False
+
+    def get_tag(self) -> tuple[str, str, str]:
+        return "py3", "none", super().get_tag()[2]
+
+
+setup(cmdclass={"build_py": BuildWithCargo, "bdist_wheel": PlatformWheel})

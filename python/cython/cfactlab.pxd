@@ -1,0 +1,38 @@
+# The C ABI library (crates/cabi), declared for Cython: a .pxd, as the Cython
+# tutorial declares a C library, cimported by factlab_cython.pyx.
+#
+# Cython does not read the header: these lines must agree with factlab.h
+# (tests/test_declarations.py compares them with the header, parsed by cffi);
+# the C compiler then checks the generated calls against the real header.
+
+from libc.stdint cimport int32_t, uint64_t
+
+# ANCHOR: extern
+cdef extern from "factlab.h":
+    # `#define` constants: an anonymous enum is Cython's way to name them.
+    enum:
+        FACTLAB_OK
+        FACTLAB_TOO_LARGE
+        FACTLAB_PANIC
+        FACTLAB_NULL_POINTER
+        FACTLAB_MAX_U64_N
+        FACTLAB_MAX_U128_N
+        FACTLAB_MAX_N
+        FACTLAB_EXPENSIVE_N
+
+    ctypedef struct FactlabU128:
+        uint64_t lo
+        uint64_t hi
+
+    ctypedef struct FactlabBig:
+        uint64_t *limbs
+        size_t len
+
+    # `nogil`: these functions never touch Python objects, so they may be
+    # called with the GIL released.
+    uint64_t factlab_factorial_u64(uint64_t n) nogil
+    FactlabU128 factlab_factorial_u128(uint64_t n) nogil
+    int32_t factlab_factorial(uint64_t n, FactlabBig *out) nogil
+    int32_t factlab_debug_panic(FactlabBig *out) nogil
+    void factlab_big_free(FactlabBig *big) nogil
+# ANCHOR_END: extern
