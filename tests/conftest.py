@@ -1,44 +1,53 @@
-"""Shared fixtures: every test that takes ``backend`` runs once per registered backend."""
+"""Shared fixtures: every test that takes ``backend`` runs once per registered backend.
+
+Parametrizing over the registry is what makes a new backend tested by
+registering it. The fixtures:
+
+- ``backend``: every backend (``backend_name`` is its name);
+- ``native``: the backends that cross into native code (``native_name``).
+
+Narrower sets come from the registry's facts in the test files themselves
+(``spec.kind``, ``spec.cabi``, ``spec.refcounts_by_hand``, ...).
+"""
 
 from __future__ import annotations
 
 import os
-from types import ModuleType
+from collections.abc import Callable
 
 import pytest
 
 import factlab
 
-ALL = factlab.backend_names()
-NATIVE = factlab.native_names()
+
+def names(keep: Callable[[factlab.BackendSpec], bool]) -> list[str]:
+    """The registered backends for which ``keep(spec)`` is true, in the registry's order."""
+    return [entry.name for entry in factlab.specs() if keep(entry)]
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    # `backend_name`: every backend in the registry; `native_name`: the ones
-    # that cross into native code. Registering a backend is all it takes.
     if "backend_name" in metafunc.fixturenames:
-        metafunc.parametrize("backend_name", ALL)
+        metafunc.parametrize("backend_name", factlab.backend_names())
     if "native_name" in metafunc.fixturenames:
-        metafunc.parametrize("native_name", NATIVE)
+        metafunc.parametrize("native_name", factlab.native_names())
 
 
-def _load(name: str) -> ModuleType:
+def load(name: str) -> factlab.Backend:
+    """The backend's module; an unbuilt backend fails the test (`just test` builds them all)."""
     try:
         return factlab.load(name)
     except factlab.BackendNotBuilt as exc:
-        # A registered backend that is not built is a failure, not a skip:
-        # `just test` builds every backend first. FACTLAB_ALLOW_UNBUILT=1
-        # turns it into a skip while a backend is being written.
+        # FACTLAB_ALLOW_UNBUILT=1 turns it into a skip while a backend is being written.
         if os.environ.get("FACTLAB_ALLOW_UNBUILT"):
             pytest.skip(str(exc))
         raise
 
 
 @pytest.fixture
-def backend(backend_name: str) -> ModuleType:
-    return _load(backend_name)
+def backend(backend_name: str) -> factlab.Backend:
+    return load(backend_name)
 
 
 @pytest.fixture
-def native(native_name: str) -> ModuleType:
-    return _load(native_name)
+def native(native_name: str) -> factlab.Backend:
+    return load(native_name)

@@ -9,12 +9,12 @@ from __future__ import annotations
 import array
 import math
 import operator
-import struct
 from collections.abc import Callable
 from decimal import Decimal
 from fractions import Fraction
 
-LONG_MAX = (1 << (8 * struct.calcsize("l") - 1)) - 1
+from factlab.backends.pure import LONG_MAX
+
 LONG_MIN = -LONG_MAX - 1
 MAX_N = 100_000_000  # factlab_core::MAX_N
 EXPENSIVE_N = 1_000  # factlab_core::EXPENSIVE_N: from here on the GIL is released
@@ -92,8 +92,10 @@ INPUTS: list[tuple[str, Callable[[], object]]] = [
     ("False", lambda: False),
     ("MyInt(25)", lambda: MyInt(25)),
     ("MyInt(-2)", lambda: MyInt(-2)),
+    ("MyInt(7)", lambda: MyInt(7)),
     ("Index(25)", lambda: Index(25)),
     ("Index(-5)", lambda: Index(-5)),
+    ("Index(30)", lambda: Index(30)),
     ("HugeIndex", HugeIndex),
     ("NegativeHugeIndex", NegativeHugeIndex),
     ("BadIndex", BadIndex),

@@ -13,11 +13,12 @@ from factlab._registry import (
     BackendNotBuilt,
     BackendSpec,
     backend_names,
-    backends,
+    build_projects,
     load,
     native_names,
     register,
     spec,
+    specs,
 )
 
 __all__ = [
@@ -26,10 +27,11 @@ __all__ = [
     "BackendNotBuilt",
     "BackendSpec",
     "backend_names",
-    "backends",
+    "build_projects",
     "load",
     "native_names",
     "register",
     "spec",
+    "specs",
 ]
 __version__ = "0.1.0"

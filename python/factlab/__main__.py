@@ -5,14 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from factlab._registry import BackendNotBuilt, backends, build_projects, load
+from factlab._registry import BackendNotBuilt, build_projects, load, specs
 
 
 def cmd_list() -> int:
     """Print every backend and whether it loads; exit 1 if one does not."""
-    width = max(len(s.name) for s in backends())
+    width = max(len(s.name) for s in specs())
     failed = 0
-    for entry in backends():
+    for entry in specs():
         try:
             backend = load(entry.name)
             value = backend.factorial(25)
@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m factlab", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="list the backends and whether each loads")
-    sub.add_parser("projects", help="print the build projects of the backends, one per line (for `just setup`)")
+    sub.add_parser("projects", help="print the backends' build projects, one a line (for `just setup`)")
     bench = sub.add_parser("bench", help="time every backend", add_help=False)
     bench.add_argument("args", nargs=argparse.REMAINDER)
     args, rest = parser.parse_known_args(argv)

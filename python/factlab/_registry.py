@@ -49,6 +49,8 @@ class BackendSpec:
     summary: str
     """One line for tables and ``python -m factlab list``."""
     kind: Kind
+    tool: str
+    """The binding tool (pyo3, cffi, ctypes, ...): backends of one tool share its checks."""
     cabi: CabiLink = "none"
     extension: str | None = None
     """The module that a build produced for this backend (None: nothing is built for it)."""
@@ -62,6 +64,8 @@ class BackendSpec:
     """The exception a kernel panic becomes at this binding's boundary (native backends)."""
     gil: str = "held"
     """When the binding releases the GIL around the kernel."""
+    positional_only: bool = True
+    """``factorial(n=5)`` is a TypeError, as for math.factorial (rust-cpython cannot refuse keywords)."""
 
     @property
     def native(self) -> bool:
@@ -82,6 +86,7 @@ BUILTIN: tuple[BackendSpec, ...] = (
         "factlab.backends.pure",
         "the pure-Python loop (reference)",
         kind="baseline",
+        tool="python",
         sources=("python/factlab/backends/pure.py",),
     ),
     BackendSpec(
@@ -89,6 +94,7 @@ BUILTIN: tuple[BackendSpec, ...] = (
         "factlab.backends.stdlib",
         "the standard library's math.factorial",
         kind="baseline",
+        tool="stdlib",
         sources=("python/factlab/backends/stdlib.py",),
     ),
     BackendSpec(
@@ -96,6 +102,7 @@ BUILTIN: tuple[BackendSpec, ...] = (
         "factlab.backends.pyo3",
         "a PyO3 module built with maturin",
         kind="extension",
+        tool="pyo3",
         extension="factlab_pyo3._native",
         project="crates/pyo3",
         sources=("crates/pyo3/src/lib.rs", "crates/pyo3/Cargo.toml", "crates/pyo3/pyproject.toml"),
@@ -107,6 +114,7 @@ BUILTIN: tuple[BackendSpec, ...] = (
         "factlab.backends.capi",
         "the raw CPython C-API, in Rust over pyo3-ffi",
         kind="extension",
+        tool="pyo3-ffi",
         extension="factlab_capi",
         project="crates/capi",
         sources=("crates/capi/src/lib.rs", "crates/capi/Cargo.toml", "crates/capi/pyproject.toml"),
@@ -119,18 +127,21 @@ BUILTIN: tuple[BackendSpec, ...] = (
         "factlab.backends.rust_cpython",
         "the cpython crate, PyO3's predecessor",
         kind="extension",
+        tool="rust-cpython",
         extension="factlab_cpython",
         project="crates/cpython",
-        sources=("crates/cpython/src/lib.rs", "crates/cpython/Cargo.toml"),
+        sources=("crates/cpython/src/lib.rs", "crates/cpython/Cargo.toml", "crates/cpython/pyproject.toml"),
         refcounts_by_hand=True,
         panic="RuntimeError",
         gil="n >= 1000 (py.allow_threads)",
+        positional_only=False,
     ),
     BackendSpec(
         "cffi-abi-inline",
         "factlab.backends.cffi_abi_inline",
         "CFFI ABI mode, in-line: cdef + dlopen at import",
         kind="ffi",
+        tool="cffi",
         cabi="dlopen",
         sources=("python/factlab/backends/cffi_abi_inline.py", "python/factlab/backends/_cffi.py"),
         panic="RuntimeError",
@@ -141,6 +152,7 @@ BUILTIN: tuple[BackendSpec, ...] = (
         "factlab.backends.cffi_abi_outofline",
         "CFFI ABI mode, out-of-line: pre-built ffi, dlopen at run time",
         kind="ffi",
+        tool="cffi",
         cabi="dlopen",
         extension="factlab_cffi_abi",
         project="python/cffi",
@@ -148,6 +160,7 @@ BUILTIN: tuple[BackendSpec, ...] = (
             "python/factlab/backends/cffi_abi_outofline.py",
             "python/factlab/backends/_cffi.py",
             "python/cffi/build_abi_outofline.py",
+            "python/cffi/setup.py",
         ),
         panic="RuntimeError",
         gil="every call (cffi)",
@@ -157,6 +170,7 @@ BUILTIN: tuple[BackendSpec, ...] = (
         "factlab.backends.cffi_api",
         "CFFI API mode: a compiled extension linking the static library",
         kind="ffi",
+        tool="cffi",
         cabi="static",
         extension="factlab_cffi_api",
         project="python/cffi",
@@ -164,6 +178,7 @@ BUILTIN: tuple[BackendSpec, ...] = (
             "python/factlab/backends/cffi_api.py",
             "python/factlab/backends/_cffi.py",
             "python/cffi/build_api.py",
+            "python/cffi/setup.py",
         ),
         panic="RuntimeError",
         gil="every call (cffi)",
@@ -173,6 +188,7 @@ BUILTIN: tuple[BackendSpec, ...] = (
         "factlab.backends.ctypes_cdll",
         "the standard library's ctypes over the C ABI library",
         kind="ffi",
+        tool="ctypes",
         cabi="dlopen",
         sources=("python/factlab/backends/ctypes_cdll.py",),
         panic="RuntimeError",
@@ -183,10 +199,11 @@ BUILTIN: tuple[BackendSpec, ...] = (
         "factlab.backends.cython",
         "a Cython module calling the C ABI library",
         kind="ffi",
+        tool="cython",
         cabi="static",
         extension="factlab_cython",
         project="python/cython",
-        sources=("python/cython/factlab_cython.pyx", "python/cython/setup.py"),
+        sources=("python/cython/factlab_cython.pyx", "python/cython/cfactlab.pxd", "python/cython/setup.py"),
         refcounts_by_hand=True,
         panic="RuntimeError",
         gil="n >= 1000 (with nogil)",
@@ -194,7 +211,7 @@ BUILTIN: tuple[BackendSpec, ...] = (
 )
 
 # factlab's own backends, then any that register() added (a test's throwaway
-# backend, an experiment): every consumer iterates over backends().
+# backend, an experiment): every consumer iterates over specs().
 _REGISTERED: dict[str, BackendSpec] = {entry.name: entry for entry in BUILTIN}
 
 
@@ -209,19 +226,19 @@ def register(entry: BackendSpec) -> None:
     _REGISTERED[entry.name] = entry
 
 
-def backends() -> tuple[BackendSpec, ...]:
+def specs() -> tuple[BackendSpec, ...]:
     """Every registered backend, in the order of the table."""
     return tuple(_REGISTERED.values())
 
 
 def backend_names(kind: Kind | None = None) -> list[str]:
     """The registered backend names, in the order of the table (of one ``kind`` if given)."""
-    return [entry.name for entry in backends() if kind is None or entry.kind == kind]
+    return [entry.name for entry in specs() if kind is None or entry.kind == kind]
 
 
 def native_names() -> list[str]:
     """The backends whose calls cross into native code that factlab built."""
-    return [entry.name for entry in backends() if entry.native]
+    return [entry.name for entry in specs() if entry.native]
 
 
 def build_projects() -> list[str]:
@@ -230,7 +247,7 @@ def build_projects() -> list[str]:
     ``just setup`` installs them after the C ABI library (``crates/cabi``),
     which the FFI projects compile and link against.
     """
-    return list(dict.fromkeys(entry.project for entry in backends() if entry.project))
+    return list(dict.fromkeys(entry.project for entry in specs() if entry.project))
 
 
 def spec(name: str) -> BackendSpec:

@@ -37,6 +37,7 @@
 //!   through its own raw layer, `python3-sys`.
 
 use std::ffi::{c_int, c_long, c_longlong, c_uchar};
+use std::ffi::CStr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use cpython::{
@@ -60,11 +61,12 @@ py_module_initializer!(factlab_cpython, |py, m| {
     // to the crate's `strip_raw!`, which clippy flags: its code, not ours.
     #[allow(clippy::manual_strip)]
     let functions = [
-        ("factorial", py_fn!(py, factorial(n: &PyObject))),
-        ("crossing", py_fn!(py, crossing(n: u64))),
-        ("raise_panic", py_fn!(py, raise_panic())),
+        ("factorial", py_fn!(py, factorial(n: &PyObject)), FACTORIAL_DOC),
+        ("crossing", py_fn!(py, crossing(n: u64)), CROSSING_DOC),
+        ("raise_panic", py_fn!(py, raise_panic()), RAISE_PANIC_DOC),
     ];
-    for (name, function) in functions {
+    for (name, function, doc) in functions {
+        set_doc(&function, doc);
         m.add(py, name, function)?;
     }
     m.add(py, "MAX_N", MAX_N)?;
@@ -72,6 +74,33 @@ py_module_initializer!(factlab_cpython, |py, m| {
     Ok(())
 });
 // ANCHOR_END: module
+
+// The docstrings, in the form CPython reads a builtin's signature from
+// (`help()`, `inspect.signature`): "name(params)\n--\n\n" then the text.
+const FACTORIAL_DOC: &CStr =
+    c"factorial(n, /)\n--\n\nFind n!, exactly as math.factorial does (the Rust kernel, through rust-cpython).";
+const CROSSING_DOC: &CStr =
+    c"crossing(n, /)\n--\n\nThe bare crossing: n! if n <= 20, else 0, no checks.";
+const RAISE_PANIC_DOC: &CStr =
+    c"raise_panic()\n--\n\nTest-only: panic inside the kernel; the panic becomes a RuntimeError.";
+
+/// Gives a `py_fn!` function its docstring. The macro has no place for one,
+/// but the `PyMethodDef` it made (a `static`, never freed) is reachable from
+/// the function object, whose layout starts like this in every CPython 3.
+fn set_doc(function: &PyObject, doc: &'static CStr) {
+    #[repr(C)]
+    struct PyCFunctionObject {
+        ob_base: ffi::PyObject,
+        m_ml: *mut ffi::PyMethodDef,
+    }
+    // SAFETY: `py_fn!` returns a builtin function object (a PyCFunctionObject)
+    // whose m_ml points to a static PyMethodDef; we hold the GIL (module init)
+    // and set its doc before anyone can read it. The doc is 'static.
+    unsafe {
+        let object = function.as_ptr().cast::<PyCFunctionObject>();
+        (*(*object).m_ml).ml_doc = doc.as_ptr();
+    }
+}
 
 // ANCHOR: factorial
 /// `factorial(n)`: `math.factorial`'s contract.

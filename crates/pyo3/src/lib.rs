@@ -42,9 +42,6 @@ fn to_i64(n: &Bound<'_, PyAny>) -> PyResult<i64> {
 // ANCHOR_END: to-i64
 
 // ANCHOR: factorial
-/// factorial(n, /)
-/// --
-///
 /// Find n!, exactly as math.factorial does.
 ///
 /// Raise TypeError if n is not integral, ValueError if n is negative, and
@@ -108,9 +105,6 @@ fn int_from_le_bytes<'py>(py: Python<'py>, bytes: &[u8]) -> PyResult<Bound<'py, 
 // ANCHOR_END: int-from-bytes
 
 // ANCHOR: crossing
-/// crossing(n, /)
-/// --
-///
 /// The bare crossing: n! if n <= 20, else 0, with only PyO3's own conversion
 /// of n to a u64. The benchmark compares it with factorial to show what
 /// exactness and validation cost.
@@ -121,9 +115,6 @@ fn crossing(n: u64) -> u64 {
 // ANCHOR_END: crossing
 
 // ANCHOR: raise-panic
-/// raise_panic()
-/// --
-///
 /// Test-only: panics inside the kernel. PyO3 catches the panic at the
 /// boundary and raises `pyo3_runtime.PanicException` (a BaseException), so
 /// the panic never unwinds into the interpreter's C frames.

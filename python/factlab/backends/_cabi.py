@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 
 from factlab._registry import BackendNotBuilt
+
 # The checks of math.factorial: one copy, the pure backend's.
 from factlab.backends.pure import LONG_MAX, check
 
@@ -51,8 +52,7 @@ try:
     import factlab_cabi
 except ImportError as exc:
     raise CabiNotBuilt(
-        "the C ABI library (package factlab_cabi, built from crates/cabi) is not installed: "
-        "run `just setup`"
+        "the C ABI library (package factlab_cabi, built from crates/cabi) is not installed: run `just setup`"
     ) from exc
 
 
@@ -97,8 +97,6 @@ MAX_U128_N = _CONSTANTS["FACTLAB_MAX_U128_N"]
 _TOO_LARGE = _CONSTANTS["FACTLAB_TOO_LARGE"]
 _PANIC = _CONSTANTS["FACTLAB_PANIC"]
 _MAX_N = _CONSTANTS["FACTLAB_MAX_N"]
-
-
 
 
 # ANCHOR: error

@@ -16,7 +16,7 @@ from __future__ import annotations
 import ctypes
 from ctypes import POINTER, Structure, byref, c_int32, c_size_t, c_uint64, string_at
 from operator import index
-from typing import Any
+from typing import Any, SupportsIndex
 
 from factlab.backends._cabi import MAX_U64_N, MAX_U128_N, check, defines, error, library_path
 
@@ -81,7 +81,7 @@ crossing = _u64
 
 
 # ANCHOR: factorial
-def factorial(n: object, /) -> int:
+def factorial(n: SupportsIndex, /) -> int:
     """n!, with the same value and the same exceptions as ``math.factorial``."""
     k = index(n)
     if 0 <= k <= MAX_U64_N:
