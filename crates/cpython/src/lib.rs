@@ -12,9 +12,8 @@
 //! lists Python 3.7 to 3.12, and its `python3-sys` knows no CPython newer
 //! than 3.12 (3.13 removed or changed APIs it declares). maturin no longer
 //! builds it either (maturin 1.x offers the bindings `pyo3`, `pyo3-ffi`,
-//! `cffi`, `uniffi` and `bin`), so `just setup` builds it with plain cargo
-//! and copies the cdylib into site-packages under the name CPython expects
-//! (`python/tools/build.py`, step `rust-cpython`). It is here for the
+//! `cffi`, `uniffi` and `bin`); setuptools-rust still does, with its
+//! `RustCPython` binding (`pyproject.toml`). It is here for the
 //! lesson: see how much PyO3 kept, and what it changed.
 //!
 //! What is worth seeing:
@@ -36,8 +35,8 @@
 //!   with `math.factorial`'s errors, so the few calls it lacks are made
 //!   through its own raw layer, `python3-sys`.
 
-use std::ffi::{c_int, c_long, c_longlong, c_uchar};
 use std::ffi::CStr;
+use std::ffi::{c_int, c_long, c_longlong, c_uchar};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use cpython::{
@@ -61,7 +60,11 @@ py_module_initializer!(factlab_cpython, |py, m| {
     // to the crate's `strip_raw!`, which clippy flags: its code, not ours.
     #[allow(clippy::manual_strip)]
     let functions = [
-        ("factorial", py_fn!(py, factorial(n: &PyObject)), FACTORIAL_DOC),
+        (
+            "factorial",
+            py_fn!(py, factorial(n: &PyObject)),
+            FACTORIAL_DOC,
+        ),
         ("crossing", py_fn!(py, crossing(n: u64)), CROSSING_DOC),
         ("raise_panic", py_fn!(py, raise_panic()), RAISE_PANIC_DOC),
     ];

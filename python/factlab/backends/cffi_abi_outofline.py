@@ -1,7 +1,7 @@
 """CFFI, ABI mode, out-of-line: declarations parsed at install time, library opened at run time.
 
 ``factlab_cffi_abi`` is a plain Python module that cffi generated at install
-time (``python/cffi/build_abi_outofline.py``) from ``factlab_cdef.h``: it holds
+time (``python/factlab-cffi/build_abi_outofline.py``) from ``factlab_cdef.h``: it holds
 the parsed declarations, so importing it needs no C parser and no compiler.
 At run time we ``dlopen`` the shared library shipped in the factlab package;
 each call then goes through libffi, which builds the C call from the

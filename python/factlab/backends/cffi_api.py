@@ -1,7 +1,7 @@
 """cffi, API mode: a compiled extension that links the C ABI library statically.
 
 ``factlab_cffi_api`` was generated and compiled at install time
-(``python/cffi/build_api.py``): cffi wrote a C file that includes
+(``python/factlab-cffi/build_api.py``): cffi wrote a C file that includes
 ``factlab.h`` and calls the functions directly, and the C compiler checked
 every declaration against the header. The Rust kernel is linked into the
 extension (``libfactlab_cabi.a``): nothing is ``dlopen``-ed at run time.

@@ -6,7 +6,7 @@
 overflow check), the GIL is released with ``with nogil:`` for large n only,
 the result ``int`` is built from the limbs, and the limbs are freed in a
 ``finally``. The Rust kernel is linked in statically. Source:
-``python/cython/factlab_cython.pyx``; built by ``just setup``.
+``python/factlab-cython/factlab_cython.pyx``; built by ``just setup``.
 
 The functions are re-exported as they are: no Python code runs on the way in.
 """

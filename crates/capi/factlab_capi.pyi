@@ -1,0 +1,16 @@
+# The hand-written module's interface, for editors and type checkers: maturin
+# ships a `<module>.pyi` next to Cargo.toml, with py.typed. Checked against the
+# module by mypy's stubtest.
+from typing import Final, SupportsIndex
+
+MAX_N: Final[int]
+EXPENSIVE_N: Final[int]
+
+def factorial(n: SupportsIndex, /) -> int:
+    """n! exactly, with the same value and exceptions as math.factorial."""
+
+def crossing(n: int, /) -> int:
+    """The bare crossing: n! if n <= 20, else 0."""
+
+def raise_panic() -> None:
+    """Test-only: panics inside the kernel (RuntimeError)."""

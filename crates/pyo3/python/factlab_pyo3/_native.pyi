@@ -1,0 +1,14 @@
+# The compiled module's interface, for editors and type checkers (PyO3 does
+# not generate stubs yet). Checked against the module by mypy's stubtest.
+from typing import SupportsIndex
+
+__all__ = ["crossing", "factorial", "raise_panic"]
+
+def factorial(n: SupportsIndex, /) -> int:
+    """Find n!, exactly as math.factorial does."""
+
+def crossing(n: int, /) -> int:
+    """The bare crossing: n! if n <= 20, else 0."""
+
+def raise_panic() -> None:
+    """Test-only: panics inside the kernel (PanicException)."""
