@@ -1,0 +1,184 @@
+"""What a run times: the modes, the scenarios, and the plan of pyperf benchmarks.
+
+A scenario is a function from a :class:`Context` (the backends, the mode) to
+:class:`Entry` items, one pyperf benchmark each, named like
+``article/pyo3/factorial(25)``; adding a scenario is one such function in
+:data:`SCENARIOS` and one table in :mod:`factlab.bench.report`. Every backend
+list comes from the registry; nothing here names a backend.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from types import ModuleType
+
+import factlab
+
+ARTICLE_N = 25
+GMPY2 = "gmpy2"  # the reference row: int(gmpy2.fac(n)), GMP's factorial with its conversion
+GMPY2_NS = (35, 100, 300, 1_000, 3_000, 10**4, 10**5)  # issue 16's range, and 10**6 in *big*
+HEAVY_N = 10**5  # from here on a call takes milliseconds: one call per value, no calibration
+
+
+@dataclass(frozen=True)
+class Mode:
+    """pyperf's settings for one kind of run, and the n each scenario covers."""
+
+    name: str
+    processes: int  # pyperf worker processes per benchmark (plus one that calibrates the loops)
+    values: int
+    warmups: int
+    min_time: float  # seconds of one value: pyperf calibrates the loops to reach it
+    heavy_processes: int  # n >= HEAVY_N and threads: loops=1, values chosen by the budget
+    heavy_values: int
+    budget: float  # seconds of timed calls a heavy benchmark aims at
+    skip_above: float  # seconds a call: a heavy benchmark estimated slower is skipped
+    sweep_ns: tuple[int, ...]
+    big_ns: tuple[int, ...]
+    strategy_ns: tuple[int, ...]
+    threads_n: int
+
+
+MODES = {
+    # A smoke run of seconds: rough figures, never published (`just docs-bench` refuses it).
+    "quick": Mode("quick", 1, 2, 1, 0.005, 1, 2, 0.3, 0.5, (0, 25, 35, 1000), (10**5,), (35,), 100_000),
+    # A few minutes on two cores: fewer processes and shorter values than pyperf's defaults.
+    "default": Mode(
+        "default", 2, 3, 1, 0.02, 1, 5, 2.0, 30.0,
+        (0, 5, 20, 21, 25, 34, 35, 100, 300, 1_000, 3_000, 10**4, 10**5),
+        (10**6,), (35, 100, 1_000, 10**5), 300_000,
+    ),  # fmt: skip
+    # pyperf's own defaults (20 processes x 3 values of 100 ms): for publication, about an hour.
+    "rigorous": Mode(
+        "rigorous", 20, 3, 1, 0.1, 3, 10, 20.0, 600.0,
+        (0, 5, 20, 21, 25, 34, 35, 100, 300, 1_000, 3_000, 10**4, 10**5),
+        (10**6,), (35, 100, 1_000, 10**5), 300_000,
+    ),  # fmt: skip
+}
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One pyperf benchmark: ``module.call(n)`` (or a strategy of it), timed in a loop or in threads."""
+
+    scenario: str
+    backend: str
+    module: str  # what the worker imports (a backend registered at run time is found without the registry)
+    n: int
+    call: str = "factorial"
+    strategy: str = ""  # a key of the module's optional `strategies` dict (issue 16)
+    threads: int = 0  # 0: a loop of calls; k: k threads computing f(n) at once
+    checked: bool = True  # every timed value compared with an independent n!
+
+    @property
+    def name(self) -> str:
+        who = self.backend + (f"[{self.strategy}]" if self.strategy else "")
+        return f"{self.scenario}/{who}/{self.call}({self.n})" + (f"/threads={self.threads}" if self.threads else "")
+
+    @property
+    def heavy(self) -> bool:
+        return self.threads > 0 or self.n >= HEAVY_N
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+@dataclass
+class Context:
+    mode: Mode
+    modules: dict[str, ModuleType]  # the selected backends that load, in the registry's order
+    gmpy2: bool
+
+    def entry(self, scenario: str, backend: str, n: int, **kw: object) -> Entry:
+        module = GMPY2 if backend == GMPY2 else factlab.spec(backend).module
+        return Entry(scenario, backend, module, n, **kw)  # type: ignore[arg-type]
+
+
+def article(c: Context) -> Iterator[Entry]:
+    """factorial(25) per backend: the seed article's loop, exact this time."""
+    for b in c.modules:
+        yield c.entry("article", b, ARTICLE_N)
+
+
+def crossing(c: Context) -> Iterator[Entry]:
+    """crossing(25): the bare entry point of each native backend (math's is math.factorial itself)."""
+    for b in c.modules:
+        if factlab.spec(b).native:
+            yield c.entry("crossing", b, ARTICLE_N, call="crossing", checked=False)
+
+
+def sweep(c: Context) -> Iterator[Entry]:
+    """factorial(n) from 0 to 10**5, gmpy2 beside it, and each allocation strategy a backend offers."""
+    for b, module in c.modules.items():
+        yield from (c.entry("sweep", b, n) for n in c.mode.sweep_ns)
+        for strategy in getattr(module, "strategies", {}):
+            yield from (c.entry("sweep", b, n, strategy=strategy) for n in c.mode.strategy_ns)
+    if c.gmpy2:
+        yield from (c.entry("sweep", GMPY2, n) for n in c.mode.sweep_ns if n in GMPY2_NS)
+
+
+def big(c: Context) -> Iterator[Entry]:
+    """n = 10**6: where the kernel's algorithm matters, not the binding."""
+    for b in [*c.modules, *([GMPY2] if c.gmpy2 else [])]:
+        yield from (c.entry("big", b, n) for n in c.mode.big_ns)
+
+
+def threads(c: Context) -> Iterator[Entry]:
+    """One factorial(n) in one thread, then two at once in two threads."""
+    for b in c.modules:
+        for k in (1, 2):
+            yield c.entry("threads", b, c.mode.threads_n, threads=k)
+
+
+SCENARIOS: dict[str, Callable[[Context], Iterator[Entry]]] = {
+    "article": article,
+    "crossing": crossing,
+    "sweep": sweep,
+    "big": big,
+    "threads": threads,
+}
+TITLES = {
+    "article": "The seed article's loop: factorial(25), 1,000,000 calls",
+    "crossing": "The bare crossing: crossing(25), no checks, no big int",
+    "sweep": "Per-call time across n",
+    "big": "Big n: where the kernel's algorithm matters, not the binding",
+    "threads": "Threads: two factorials at once, does the binding release the GIL?",
+}
+
+
+def has_gmpy2() -> bool:
+    try:
+        import gmpy2  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def load(names: list[str] | None) -> tuple[dict[str, ModuleType], list[str]]:
+    """(the selected backends that load, those that do not); KeyError for an unknown name."""
+    modules, missing = {}, []
+    for name in names if names is not None else factlab.backend_names():
+        try:
+            spec = factlab.spec(name)
+            modules[name] = importlib.import_module(spec.module)
+        except ImportError:
+            missing.append(name)
+    return modules, missing
+
+
+def entries(mode: Mode, modules: dict[str, ModuleType], scenarios: list[str], gmpy2: bool) -> list[Entry]:
+    context = Context(mode, modules, gmpy2)
+    return [e for s in SCENARIOS if s in scenarios for e in SCENARIOS[s](context)]
+
+
+def plan(backends: list[str] | None = None, scenarios: list[str] | None = None, mode: str = "default") -> list[str]:
+    """The names of the pyperf benchmarks a run would time, in order (backends that do not load are left out).
+
+    Every list comes from the registry at call time: a backend added with
+    :func:`factlab.register` is in the plan. A run may still skip a heavy
+    benchmark estimated slower than the mode allows (it says so in its tables).
+    """
+    modules, _ = load(backends)
+    return [e.name for e in entries(MODES[mode], modules, scenarios or list(SCENARIOS), has_gmpy2())]
