@@ -32,6 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("args", nargs=argparse.REMAINDER)
     args, rest = parser.parse_known_args(argv)
     if args.command == "list":
+        if rest:
+            parser.error(f"unrecognized arguments: {' '.join(rest)}")
         return cmd_list()
     from factlab.bench import main as bench_main
 

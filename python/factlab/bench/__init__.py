@@ -13,11 +13,13 @@ checked before anything runs; a problem is one line and exit code 2.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import json
 import math
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -25,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Any, NoReturn
 
-from factlab.bench.plan import MODES, SCENARIOS, plan
+from factlab.bench.scenarios import MODES, SCENARIOS, plan
 
 __all__ = ["main", "plan"]
 FORMAT = "factlab-bench/2"
@@ -48,11 +50,10 @@ class _Parser(argparse.ArgumentParser):
 def _names(kind: str, known: list[str]) -> Any:
     def parse(text: str) -> list[str]:
         names = [part.strip() for part in text.split(",") if part.strip()]
-        if not names:
-            raise argparse.ArgumentTypeError(f"no {kind} named; known: {', '.join(known)}")
         unknown = [n for n in names if n not in known]
-        if unknown:
-            raise argparse.ArgumentTypeError(f"unknown {kind} {', '.join(unknown)}; known: {', '.join(known)}")
+        if not names or unknown:
+            what = f"unknown {kind} {', '.join(unknown)}" if unknown else f"no {kind} named"
+            raise argparse.ArgumentTypeError(f"{what}; known: {', '.join(known)}")
         return names
 
     return parse
@@ -61,28 +62,30 @@ def _names(kind: str, known: list[str]) -> Any:
 def _parser() -> argparse.ArgumentParser:
     import factlab
 
-    p = _Parser(prog=PROG, description="Time every factlab backend with pyperf: tables, results, charts, targets.")
+    p = _Parser(prog=PROG, description="Time every factlab backend with pyperf: tables, charts, targets.")
     speed = p.add_mutually_exclusive_group()
-    speed.add_argument("--quick", action="store_true", help="seconds, rough figures (never published)")
-    speed.add_argument("--rigorous", action="store_true", help="pyperf's default settings: for publication, ~1 h")
-    p.add_argument("--backends", type=_names("backend", factlab.backend_names()), metavar="A,B",
-                   help="only these backends (default: every registered one that is built)")  # fmt: skip
-    p.add_argument("--scenario", "--scenarios", dest="scenarios", type=_names("scenario", list(SCENARIOS)),
-                   metavar="X,Y", help=f"only these scenarios, of: {', '.join(SCENARIOS)}")  # fmt: skip
-    p.add_argument("--out", type=Path, metavar="DIR", help="where runs go (default: target/bench of the repository)")
-    p.add_argument("--compare", metavar="RUN", help="then compare with RUN (a run's directory or file, "
-                   "'previous': the last complete run, 'latest') using pyperf compare_to")  # fmt: skip
-    p.add_argument("--against", metavar="RUN", help="with --compare: compare RUN with it and run nothing")
-    p.add_argument("--plan", action="store_true", help="print the pyperf benchmarks a run would time, and exit")
-    p.add_argument("--publish", metavar="RUN", help="copy RUN ('latest' or a path), a complete full run, into the "
-                   "book (docs/src/bench); what `just docs-bench` does")  # fmt: skip
+    speed.add_argument("--quick", action="store_true", help="seconds; rough figures, never published")
+    speed.add_argument("--rigorous", action="store_true", help="pyperf's default settings (about an hour)")
+    backends, scenarios = _names("backend", factlab.backend_names()), _names("scenario", list(SCENARIOS))
+    p.add_argument("--backends", type=backends, metavar="A,B", help="default: every registered one built")
+    p.add_argument("--scenario", "--scenarios", dest="scenarios", type=scenarios, metavar="X,Y",
+                   help=f"default: all of {', '.join(SCENARIOS)}")  # fmt: skip
+    p.add_argument("--out", type=Path, metavar="DIR", help="where runs go (default: target/bench)")
+    p.add_argument("--compare", metavar="RUN", help="then compare with RUN (pyperf compare_to): a run's "
+                   "directory or a file in it, 'latest', or 'previous' (the last complete run)")  # fmt: skip
+    p.add_argument("--against", metavar="RUN", help="with --compare: compare with RUN, run nothing")
+    p.add_argument("--plan", action="store_true", help="print the benchmarks a run would time, and exit")
+    p.add_argument("--publish", metavar="RUN", help="copy RUN, a complete full run, into the book")
     return p
 
 
 def repo_root(start: Path | None = None) -> Path | None:
     """The factlab repository containing ``start`` (default: the working directory)."""
     here = (start or Path.cwd()).resolve()
-    return next((d for d in (here, *here.parents) if (d / "Cargo.toml").is_file() and (d / "python/factlab").is_dir()), None)
+    found = [
+        d for d in (here, *here.parents) if (d / "Cargo.toml").is_file() and (d / "python/factlab").is_dir()
+    ]
+    return found[0] if found else None
 
 
 def _complete_runs(out: Path) -> list[Path]:
@@ -109,8 +112,11 @@ def resolve(text: str, out: Path, running: bool) -> Path:
 
 
 def _number(value: object, positive: bool) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and (
-        value > 0 if positive else value >= 0
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and (value > 0 if positive else value >= 0)
     )
 
 
@@ -122,7 +128,9 @@ def load_run(run: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text())
     except (OSError, ValueError, RecursionError) as exc:
-        raise BenchError(f"cannot read {path}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+        raise BenchError(
+            f"cannot read {path}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+        ) from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise BenchError(f"{path} is not a factlab bench result of format {FORMAT}")
     if data.get("mode") not in MODES or data.get("complete") is not True:
@@ -140,7 +148,9 @@ def load_run(run: Path) -> dict[str, Any]:
             if r.get("status") not in ("ok", "skipped", "failed", "wrong"):
                 raise BenchError(f"{where}: 'status' must be ok, skipped, failed or wrong")
             if r["status"] == "ok" and not (_number(r.get("mean"), True) and _number(r.get("stdev"), False)):
-                raise BenchError(f"{where}: 'mean' must be seconds > 0 and 'stdev' >= 0, not {r.get('mean')!r}")
+                raise BenchError(
+                    f"{where}: 'mean' must be seconds > 0 and 'stdev' >= 0, not {r.get('mean')!r}"
+                )
     return data
 
 
@@ -159,7 +169,9 @@ def compare(old: Path, new: Path, console: Any) -> None:
     """pyperf compare_to between two runs' suites, with a warning when their modes differ."""
     modes = [load_run(d)["mode"] for d in (old, new)]
     if modes[0] != modes[1]:
-        console.print(f"[bold yellow]warning:[/] comparing a {modes[0]} run with a {modes[1]} run: settings differ")
+        console.print(
+            f"[bold yellow]warning:[/] comparing a {modes[0]} run with a {modes[1]} run: settings differ"
+        )
     with tempfile.TemporaryDirectory() as tmp:  # pyperf names the columns after the files: name them by run
         files = [Path(tmp) / f"{old.name}.json", Path(tmp) / f"{new.name}{'-again' * (new == old)}.json"]
         for f, d in zip(files, (old, new), strict=True):
@@ -179,14 +191,14 @@ def publish(run: Path, root: Path | None) -> int:
         raise BenchError("not inside the factlab repository: no book to publish into")
     figures = root / "docs" / "figures.py"
     with tempfile.TemporaryDirectory() as tmp:
-        check = subprocess.run([sys.executable, str(figures), "--results", str(run / "results.json"),
-                                "--out", str(Path(tmp) / "figures.md")], capture_output=True, text=True)  # fmt: skip
+        cmd = [sys.executable, str(figures), "--results", str(run / "results.json"), "--out", f"{tmp}/f.md"]
+        check = subprocess.run(cmd, capture_output=True, text=True)
     if check.returncode:
         raise BenchError(f"the book cannot show {run.name}: {check.stderr.strip().splitlines()[-1]}")
     for name in FILES:
         shutil.copyfile(run / name, root / "docs" / "src" / "bench" / name)
     subprocess.run([sys.executable, str(figures)], check=True)
-    print(f"{run.name} ({data['mode']} mode, {data['created']}) copied into docs/src/bench; commit it with the code")
+    print(f"{run.name} ({data['mode']} mode, {data['created']}) copied into docs/src/bench: commit it")
     return 0
 
 
@@ -239,18 +251,18 @@ def _machine(root: Path | None, suite: Any) -> dict[str, Any]:
     m["commit"] = (commit or "unknown") + (" (with local changes)" if dirty else "")
     m["packages"] = {}
     for name in PACKAGES:
-        try:
+        with contextlib.suppress(metadata.PackageNotFoundError):
             m["packages"][name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            pass
     return m
 
 
-def _run(args: argparse.Namespace, mode: str, scenarios: list[str], out: Path, old: Path | None, console: Any) -> int:
+def _run(
+    args: argparse.Namespace, mode: str, scenarios: list[str], out: Path, old: Path | None, console: Any
+) -> int:
     import pyperf
 
     from factlab.bench import chart, report, targets
-    from factlab.bench.plan import entries, has_gmpy2, load
+    from factlab.bench.scenarios import entries, has_gmpy2, load
 
     modules, missing = load(args.backends)
     if args.backends and missing:
@@ -260,7 +272,9 @@ def _run(args: argparse.Namespace, mode: str, scenarios: list[str], out: Path, o
     start = datetime.datetime.now(datetime.timezone.utc)
     run = out / "runs" / f"{start:%Y%m%d-%H%M%S}-{mode}"
     run.mkdir()
-    (run / "plan.json").write_text(json.dumps({"mode": mode, "gmpy2": gmpy2, "entries": [e.as_dict() for e in todo]}))
+    (run / "plan.json").write_text(
+        json.dumps({"mode": mode, "gmpy2": gmpy2, "entries": [e.as_dict() for e in todo]})
+    )
     console.print(
         f"[bold]factlab bench[/] ({mode} mode): {len(todo)} pyperf benchmarks over {', '.join(modules)}"
         + (f"; not built, skipped: {', '.join(missing)}" if missing else "")
@@ -268,15 +282,21 @@ def _run(args: argparse.Namespace, mode: str, scenarios: list[str], out: Path, o
         highlight=False,
     )
     t0 = time.perf_counter()
-    suite_proc = subprocess.Popen([sys.executable, "-m", "factlab.bench._suite", str(run), "--quiet"])
+    # pyperf's manager in a session of its own: Ctrl-C reaches us only, and we pass it on to the
+    # manager, which stops its worker (a worker interrupted while it imports would print a traceback).
+    cmd = [sys.executable, "-m", "factlab.bench._suite", str(run), "--quiet"]
+    suite_proc = subprocess.Popen(cmd, start_new_session=True)
     try:
         code = suite_proc.wait()
-    except KeyboardInterrupt:  # Ctrl-C reached pyperf's processes too: they stop, we wait for them
+    except KeyboardInterrupt:
+        suite_proc.send_signal(signal.SIGINT)
         suite_proc.wait()
         code = -2
     if code:
         why = "interrupted" if code == -2 else f"stopped (exit code {code})"
-        console.print(f"[bold red]run {why}[/]: the partial run stays in {run}; latest is unchanged.", highlight=False)
+        console.print(
+            f"[bold red]run {why}[/]: the partial run stays in {run}; latest is unchanged.", highlight=False
+        )
         return 130 if code == -2 else 1
     suite = pyperf.BenchmarkSuite.load(str(run / "pyperf.json"))
     status = json.loads((run / "status.json").read_text())
@@ -287,8 +307,12 @@ def _run(args: argparse.Namespace, mode: str, scenarios: list[str], out: Path, o
             b = suite.get_benchmark(e.name)
             meta = b.get_metadata()
             row.update(mean=b.mean(), stdev=b.stdev() if b.get_nvalue() > 1 else 0.0, values=b.get_nvalue())
-            row.update({k[8:]: v for k, v in meta.items() if k in ("factlab_gil_share", "factlab_idle_cores")})
+            row.update(
+                {k[8:]: v for k, v in meta.items() if k in ("factlab_gil_share", "factlab_idle_cores")}
+            )
             row["exact"] = e.checked or None
+            if "gil_share" in row:
+                row["releases_gil"] = report.releases_gil(e.backend, row["gil_share"])
         del row["module"]
         rows[e.scenario].append(row)
     for s in scenarios:
@@ -300,8 +324,7 @@ def _run(args: argparse.Namespace, mode: str, scenarios: list[str], out: Path, o
         "mode": mode,
         "complete": True,
         "wall_seconds": time.perf_counter() - t0,
-        "settings": {"processes": m.processes, "values": m.values, "warmups": m.warmups, "min_time": m.min_time,
-                     "heavy (n >= 10**5, threads)": f"{m.heavy_processes} process, loops=1, <= {m.heavy_values} values"},
+        "settings": {k: getattr(m, k) for k in ("processes", "values", "warmups", "min_time", "budget")},
         "machine": _machine(repo_root(), suite),
         "scenarios": rows,
     }  # fmt: skip
@@ -315,7 +338,9 @@ def _run(args: argparse.Namespace, mode: str, scenarios: list[str], out: Path, o
     os.replace(link, out / "latest")  # atomic: latest is never half-written
     for table in report.tables(data):
         console.print(report.to_rich(table))
-    console.print(f"\n{len(todo)} benchmarks in {data['wall_seconds']:.0f} s; wrote {run} (now latest)", highlight=False)
+    console.print(
+        f"\n{len(todo)} benchmarks in {data['wall_seconds']:.0f} s; wrote {run} (now latest)", highlight=False
+    )
     if old is not None:
         compare(old, run, console)
     bad = [r["name"] for rs in rows.values() for r in rs if r["status"] in ("failed", "wrong")]

@@ -32,7 +32,7 @@ from typing import Any
 
 import pyperf
 
-from factlab.bench.plan import GMPY2, MODES, Entry, Mode
+from factlab.bench.scenarios import GMPY2, MODES, Entry, Mode
 
 
 def fingerprint(value: object) -> str:
@@ -62,7 +62,12 @@ def timer(e: Entry, expect: str, problems: Path) -> Callable[[int], float]:
             raise SystemExit(note)
 
     def loop(loops: int) -> float:
-        f, n, as_int, clock = function(e.module, e.call, e.strategy), e.n, e.module == GMPY2, time.perf_counter
+        f, n, as_int, clock = (
+            function(e.module, e.call, e.strategy),
+            e.n,
+            e.module == GMPY2,
+            time.perf_counter,
+        )
         result: object = None
         if as_int:  # gmpy2 returns an mpz: the user pays int() too, in line as they would write it
             t0 = clock()
@@ -80,7 +85,8 @@ def timer(e: Entry, expect: str, problems: Path) -> Callable[[int], float]:
         f, total = function(e.module, e.call, e.strategy), 0.0
         for _ in range(loops):
             results: list[object] = [None] * e.threads
-            workers = [threading.Thread(target=lambda i=i: results.__setitem__(i, f(e.n))) for i in range(e.threads)]
+            put = results.__setitem__
+            workers = [threading.Thread(target=lambda i=i, put=put: put(i, f(e.n))) for i in range(e.threads)]
             t0 = time.perf_counter()
             for t in workers:
                 t.start()
@@ -115,11 +121,17 @@ def gil_share(f: Callable[[int], object], n: int, duration: float, tries: int = 
     solo = min(0.05, 0.5 * duration)
     t0 = clock()
     rate = spin(t0, t0 + solo) / solo
+
+    def call(started: list[float], ready: threading.Event) -> None:
+        started.append(clock())
+        ready.set()
+        f(n)
+
     best = 0.0
     for _ in range(tries):
         started: list[float] = []
         ready = threading.Event()
-        thread = threading.Thread(target=lambda: (started.append(clock()), ready.set(), f(n)))
+        thread = threading.Thread(target=call, args=(started, ready))
         thread.start()
         ready.wait()
         start, end = started[0] + 0.1 * duration, started[0] + 0.6 * duration
@@ -179,6 +191,16 @@ def main() -> None:
         for e in entries:
             runner.bench_time_func(e.name, timer(e, args.expect, problems))
         return
+    try:
+        manage(runner, args, mode, entries, plan["gmpy2"])
+    except KeyboardInterrupt:  # pyperf's own handler covers a running benchmark; this, the rest
+        print("interrupted", flush=True)
+        sys.exit(1)
+
+
+def manage(runner: pyperf.Runner, args: Any, mode: Mode, entries: list[Entry], gmpy2: bool) -> None:
+    """Time every entry in order, recording each outcome as it comes."""
+    problems = args.run_dir / "problems"
 
     references: dict[int, str] = {}
     measured: dict[str, list[tuple[int, float]]] = {}
@@ -188,13 +210,15 @@ def main() -> None:
     for i, e in enumerate(entries, 1):
         print(f"[{i:>3}/{len(entries)}] {time.perf_counter() - t0:6.1f} s  {e.name}: ", end="", flush=True)
         est = estimate(measured.get(e.backend + e.strategy, []), e.n) if e.heavy else None
-        if est is not None and est * max(e.threads, 1) > mode.skip_above:
+        if (
+            est is not None and est * (6 if e.threads else 1) > mode.skip_above
+        ):  # threads: 2 timings + the probe
             status[e.name] = {"status": "skipped", "note": f"skipped: ~{est:.3g} s a call (extrapolated)"}
             print(status[e.name]["note"], flush=True)
             runner._worker_task += 1  # pyperf numbers the benchmarks in call order: keep the count
             continue
         if e.checked and e.n not in references:
-            ref = int(__import__("gmpy2").fac(e.n)) if e.n > 10**5 and plan["gmpy2"] else math.factorial(e.n)
+            ref = int(__import__("gmpy2").fac(e.n)) if e.n > 10**5 and gmpy2 else math.factorial(e.n)
             references[e.n] = fingerprint(ref)
         args.expect = references[e.n] if e.checked else ""
         settings(args, mode, e, est)
@@ -208,7 +232,10 @@ def main() -> None:
             runner._worker_task += 1
             note = problems / f"{e.name.replace('/', '_')}.txt"
             wrong = note.exists()
-            status[e.name] = {"status": "wrong" if wrong else "failed", "note": note.read_text() if wrong else str(exc)}
+            status[e.name] = {
+                "status": "wrong" if wrong else "failed",
+                "note": note.read_text() if wrong else str(exc),
+            }
             print(status[e.name]["note"], flush=True)
         else:
             assert bench is not None

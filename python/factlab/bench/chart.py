@@ -11,8 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from factlab.bench.plan import GMPY2
 from factlab.bench.report import Results
+from factlab.bench.scenarios import GMPY2
 
 DARK, LIGHT, GREY, NOISE = "#2a6fb0", "#9cc3e6", "#9a9a9a", "#c0392b"
 X = "\N{MULTIPLICATION SIGN}"
@@ -21,12 +21,10 @@ X = "\N{MULTIPLICATION SIGN}"
 def _stamp(fig: Any, data: dict[str, Any]) -> None:
     m = data["machine"]
     quick = "  ·  QUICK RUN: rough figures" if data["mode"] == "quick" else ""
-    fig.text(
-        0.01, 0.01,
-        f"`just bench`, {data['mode']} mode, {data['created']}{quick}  ·  {m.get('cpu_model_name')}, "
-        f"{m.get('cpu_count')} cores, {m.get('python_implementation')} {m.get('python_version')}, {m.get('rustc')}",
-        fontsize=11, color=NOISE if quick else "#555555",
-    )  # fmt: skip
+    text = f"`just bench`, {data['mode']} mode, {data['created']}{quick}  ·  {m.get('cpu_model_name')}, "
+    text += f"{m.get('cpu_count')} cores, {m.get('python_implementation')} {m.get('python_version')}, "
+    text += str(m.get("rustc"))
+    fig.text(0.01, 0.01, text, fontsize=11, color=NOISE if quick else "#555555")
 
 
 def _slide(ax: Any, res: Results) -> None:
@@ -61,7 +59,9 @@ def _slide(ax: Any, res: Results) -> None:
         Patch(color=DARK, label="the bare crossing(25): the mechanism alone"),
         Patch(color=LIGHT, label="+ checks and the exact Python int"),
         Patch(color=GREY, label="baseline: no native code of ours"),
-        Line2D([], [], color="black", marker="|", markersize=12, lw=1.2, label="± 1 std dev of pyperf's values"),
+        Line2D(
+            [], [], color="black", marker="|", markersize=12, lw=1.2, label="± 1 std dev of pyperf's values"
+        ),
     ]
     if noisy:
         handles.append(Patch(color=NOISE, label="⚠ noise larger than the figure: not a measurement"))
@@ -70,11 +70,12 @@ def _slide(ax: Any, res: Results) -> None:
 
 def _detail(ax: Any, res: Results) -> None:
     for b in res.backends("sweep"):
-        pts = sorted((r["n"], r["mean"] * 1e9) for r in res.rows("sweep")
-                     if r["backend"] == b and r["status"] == "ok" and not r.get("strategy") and r["n"] > 0)  # fmt: skip
+        rows = [r for r in res.rows("sweep") if r["backend"] == b and r["status"] == "ok" and r["n"] > 0]
+        pts = sorted((r["n"], r["mean"] * 1e9) for r in rows if not r.get("strategy"))
         if pts:
             style = {"color": "black", "ls": "--", "lw": 2.5} if b == GMPY2 else {}
-            ax.plot(*zip(*pts), marker="o", ms=4, label="int(gmpy2.fac(n))" if b == GMPY2 else b, **style)
+            label = "int(gmpy2.fac(n))" if b == GMPY2 else b
+            ax.plot([n for n, _ in pts], [t for _, t in pts], marker="o", ms=4, label=label, **style)
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("n (log scale)", fontsize=13)
@@ -93,7 +94,12 @@ def draw(data: dict[str, Any], run: Path) -> None:
     res = Results(data)
     for name, panel, title, shown in (
         ("chart.png", _slide, "factorial(25): one exact call, ns (lower is faster)", res.rows("article")),
-        ("chart-detail.png", _detail, "factorial(n) across n: where each representation changes", res.rows("sweep")),
+        (
+            "chart-detail.png",
+            _detail,
+            "factorial(n) across n: where each representation changes",
+            res.rows("sweep"),
+        ),
     ):
         fig, ax = plt.subplots(figsize=(16, 9))
         if shown:

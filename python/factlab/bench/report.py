@@ -1,7 +1,7 @@
 """The run's tables, from its results: rich in the terminal, Markdown in ``summary.md``.
 
-Every ratio reads one way, the way the targets read: "A is r× faster than
-B", r = B's time / A's time (below 1× when A is slower).
+Every ratio reads one way, the way the targets read: "A is r x faster than
+B", r = B's time / A's time (below 1x when A is slower).
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from factlab.bench.plan import GMPY2, SCENARIOS, TITLES
+from factlab.bench.scenarios import GMPY2, SCENARIOS, TITLES
 
 X = "\N{MULTIPLICATION SIGN}"
 ARTICLE = {"calls": 1_000_000, "python_s": 1.91, "cffi_s": 0.13, "speedup": 14}  # the seed article's figures
@@ -56,9 +56,9 @@ class Results:
     def row(self, scenario: str, backend: str, n: int | None = None, **match: Any) -> dict[str, Any] | None:
         match.setdefault("strategy", "")  # a backend's own row, not one of its strategies
         for r in self.rows(scenario):
-            if r["backend"] == backend and (n is None or r.get("n") == n):
-                if all(r.get(k, "" if k == "strategy" else 0) == v for k, v in match.items()):
-                    return r
+            mine = r["backend"] == backend and (n is None or r.get("n") == n)
+            if mine and all(r.get(k, "" if k == "strategy" else 0) == v for k, v in match.items()):
+                return r
         return None
 
     def mean(self, scenario: str, backend: str, n: int | None = None, **match: Any) -> float | None:
@@ -82,7 +82,13 @@ def _status(r: dict[str, Any] | None) -> str:
 def article_table(res: Results) -> Table:
     t = Table(
         TITLES["article"],
-        ["backend", "ns per call", "1,000,000 calls", f"{X} faster than pure Python", f"{X} faster than math"],
+        [
+            "backend",
+            "ns per call",
+            "1,000,000 calls",
+            f"{X} faster than pure Python",
+            f"{X} faster than math",
+        ],
     )
     py, m = res.mean("article", "python"), res.mean("article", "math")
     for b in res.backends("article"):
@@ -92,7 +98,13 @@ def article_table(res: Results) -> Table:
             t.rows.append([b, _status(r), "", "", ""])
             continue
         t.rows.append(
-            [b, ns(mean, r["stdev"]), f"{mean * 1e6:.3f} s", times(res.faster(mean, py)), times(res.faster(mean, m))]
+            [
+                b,
+                ns(mean, r["stdev"]),
+                f"{mean * 1e6:.3f} s",
+                times(res.faster(mean, py)),
+                times(res.faster(mean, m)),
+            ]
         )
     a = ARTICLE
     t.rows.append(["the article: pure Python", "—", f"{a['python_s']:.2f} s", f"1{X}", "—"])
@@ -111,7 +123,13 @@ def article_table(res: Results) -> Table:
 def crossing_table(res: Results) -> Table:
     t = Table(
         TITLES["crossing"],
-        ["backend", "crossing(25) ns", "factorial(25) ns", "cost of exactness ns", f"factorial {X} faster than crossing"],
+        [
+            "backend",
+            "crossing(25) ns",
+            "factorial(25) ns",
+            "cost of exactness ns",
+            f"factorial {X} faster than crossing",
+        ],
     )
     for b in res.backends("crossing"):
         cross, fact = res.mean("crossing", b), res.mean("article", b)
@@ -150,10 +168,20 @@ def sweep_table(res: Results) -> Table:
                     t.notes.append(f"{r['name']}: {r.get('note', r['status'])}")
         whole = next((r for r in rows if r["backend"] == b and "n" not in r), None)
         label = f"{b} [{strategy}]" if strategy else ("gmpy2 (GMP, reference)" if b == GMPY2 else b)
-        t.rows.append([label, *([_status(whole)] + [""] * (len(ns_list) - 1) if whole else [cells.get(n, "—") for n in ns_list])])
+        t.rows.append(
+            [
+                label,
+                *(
+                    [_status(whole)] + [""] * (len(ns_list) - 1)
+                    if whole
+                    else [cells.get(n, "—") for n in ns_list]
+                ),
+            ]
+        )
     t.notes.append(
-        "0..20: the u64 table; 21..34: u128; 35 on: a big integer from limbs. gmpy2's row is int(gmpy2.fac(n)): "
-        "GMP with its conversion to a Python int. [name]: one of the backend's allocation strategies."
+        "0..20: the u64 table; 21..34: u128; 35 on: a big integer from limbs. gmpy2's row is "
+        "int(gmpy2.fac(n)): GMP with its conversion to a Python int. [name]: one of the backend's "
+        "allocation strategies."
     )
     return t
 
@@ -192,7 +220,9 @@ def threads_table(res: Results) -> Table:
     for b in res.backends("threads"):
         one, two = res.row("threads", b, threads=1), res.row("threads", b, threads=2)
         if one is None or two is None or one["status"] != "ok" or two["status"] != "ok":
-            bad = next((r for r in (one, two) if r is None or r["status"] != "ok"), None) or res.row("threads", b)
+            bad = next((r for r in (one, two) if r is None or r["status"] != "ok"), None) or res.row(
+                "threads", b
+            )
             t.rows.append([b, _status(bad), "", "", "", "", ""])
             continue
         share = one["gil_share"]
@@ -228,13 +258,17 @@ def targets_table(targets: list[dict[str, Any]]) -> Table:
         left=2,
     )
     for g in targets:
-        measured = "—" if g["measured"] is None else f"{g['measured']:.3g}{X}" + (f" ({g['where']})" if g.get("where") else "")
+        measured = (
+            "—"
+            if g["measured"] is None
+            else f"{g['measured']:.3g}{X}" + (f" ({g['where']})" if g.get("where") else "")
+        )
         verdict = {True: "met", False: "NOT MET", None: g.get("why", "not measured")}[g["met"]]
         t.rows.append([g["target"], g["backend"], measured, f"≥ {g['required']:.3g}{X}", verdict])
     judged = [g for g in targets if g["met"] is not None]
     t.notes.append(
-        f"{sum(g['met'] for g in judged)} of {len(judged)} judged targets met; docs/src/targets.md says why each "
-        "exists and what stops the others. 'where': the n of the worst case."
+        f"{sum(g['met'] for g in judged)} of {len(judged)} judged targets met; docs/src/targets.md says "
+        "why each exists and what stops the others. (n=...): the worst n of a target over several."
     )
     return t
 
@@ -273,7 +307,14 @@ def to_markdown(table: Table) -> str:
         return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
 
     aligns = [":---"] * table.left + ["---:"] * (len(table.headers) - table.left)
-    out = [f"### {table.title}", "", line(table.headers), "|" + "|".join(aligns) + "|", *map(line, table.rows), ""]
+    out = [
+        f"### {table.title}",
+        "",
+        line(table.headers),
+        "|" + "|".join(aligns) + "|",
+        *map(line, table.rows),
+        "",
+    ]
     return "\n".join(out + [f"- {note}" for note in table.notes] + [""])
 
 

@@ -1,4 +1,4 @@
-"""What a run times: the modes, the scenarios, and the plan of pyperf benchmarks.
+"""What a run times: the modes, the scenarios, and the plan of pyperf benchmarks (:func:`factlab.bench.plan`).
 
 A scenario is a function from a :class:`Context` (the backends, the mode) to
 :class:`Entry` items, one pyperf benchmark each, named like
@@ -41,21 +41,15 @@ class Mode:
     threads_n: int
 
 
+SWEEP_NS = (0, 5, 20, 21, 25, 34, 35, 100, 300, 1_000, 3_000, 10**4, 10**5)
+STRATEGY_NS = (35, 100, 1_000, 10**5)  # issue 16: one sweep row per allocation strategy
 MODES = {
     # A smoke run of seconds: rough figures, never published (`just docs-bench` refuses it).
-    "quick": Mode("quick", 1, 2, 1, 0.005, 1, 2, 0.3, 0.5, (0, 25, 35, 1000), (10**5,), (35,), 100_000),
+    "quick": Mode("quick", 1, 2, 1, 0.005, 1, 2, 0.3, 1.0, (0, 25, 35, 1000), (10**5,), (35,), 100_000),
     # A few minutes on two cores: fewer processes and shorter values than pyperf's defaults.
-    "default": Mode(
-        "default", 2, 3, 1, 0.02, 1, 5, 2.0, 30.0,
-        (0, 5, 20, 21, 25, 34, 35, 100, 300, 1_000, 3_000, 10**4, 10**5),
-        (10**6,), (35, 100, 1_000, 10**5), 300_000,
-    ),  # fmt: skip
+    "default": Mode("default", 2, 3, 1, 0.02, 1, 5, 2.0, 30.0, SWEEP_NS, (10**6,), STRATEGY_NS, 300_000),
     # pyperf's own defaults (20 processes x 3 values of 100 ms): for publication, about an hour.
-    "rigorous": Mode(
-        "rigorous", 20, 3, 1, 0.1, 3, 10, 20.0, 600.0,
-        (0, 5, 20, 21, 25, 34, 35, 100, 300, 1_000, 3_000, 10**4, 10**5),
-        (10**6,), (35, 100, 1_000, 10**5), 300_000,
-    ),  # fmt: skip
+    "rigorous": Mode("rigorous", 20, 3, 1, 0.1, 3, 10, 20.0, 600.0, SWEEP_NS, (10**6,), STRATEGY_NS, 300_000),
 }
 
 
@@ -75,7 +69,9 @@ class Entry:
     @property
     def name(self) -> str:
         who = self.backend + (f"[{self.strategy}]" if self.strategy else "")
-        return f"{self.scenario}/{who}/{self.call}({self.n})" + (f"/threads={self.threads}" if self.threads else "")
+        return f"{self.scenario}/{who}/{self.call}({self.n})" + (
+            f"/threads={self.threads}" if self.threads else ""
+        )
 
     @property
     def heavy(self) -> bool:
@@ -173,7 +169,9 @@ def entries(mode: Mode, modules: dict[str, ModuleType], scenarios: list[str], gm
     return [e for s in SCENARIOS if s in scenarios for e in SCENARIOS[s](context)]
 
 
-def plan(backends: list[str] | None = None, scenarios: list[str] | None = None, mode: str = "default") -> list[str]:
+def plan(
+    backends: list[str] | None = None, scenarios: list[str] | None = None, mode: str = "default"
+) -> list[str]:
     """The names of the pyperf benchmarks a run would time, in order (backends that do not load are left out).
 
     Every list comes from the registry at call time: a backend added with
