@@ -234,7 +234,8 @@ def _main(argv: list[str] | None) -> int:
     return _run(args, mode, scenarios, out, old, console)
 
 
-def _machine(root: Path | None, suite: Any) -> dict[str, Any]:
+def _machine(root: Path | None) -> dict[str, Any]:
+    """What pyperf's metadata lacks: rustc, the commit measured (taken when the run starts), packages."""
     from importlib import metadata
 
     def command(*cmd: str) -> str:
@@ -243,8 +244,7 @@ def _machine(root: Path | None, suite: Any) -> dict[str, Any]:
         except OSError:
             return ""
 
-    common = suite.get_metadata()
-    m: dict[str, Any] = {k: common[k] for k in MACHINE if k in common}
+    m: dict[str, Any] = {}
     m["rustc"] = command("rustc", "--version") or "not found"
     commit = command("git", "rev-parse", "--short=12", "HEAD")
     dirty = command("git", "status", "--porcelain", "--untracked-files=no")
@@ -281,7 +281,7 @@ def _run(
         + f"\nrun directory: {run}",
         highlight=False,
     )
-    t0 = time.perf_counter()
+    machine, t0 = _machine(repo_root()), time.perf_counter()
     # pyperf's manager in a session of its own: Ctrl-C reaches us only, and we pass it on to the
     # manager, which stops its worker (a worker interrupted while it imports would print a traceback).
     cmd = [sys.executable, "-m", "factlab.bench._suite", str(run), "--quiet"]
@@ -325,7 +325,7 @@ def _run(
         "complete": True,
         "wall_seconds": time.perf_counter() - t0,
         "settings": {k: getattr(m, k) for k in ("processes", "values", "warmups", "min_time", "budget")},
-        "machine": _machine(repo_root(), suite),
+        "machine": {k: v for k, v in suite.get_metadata().items() if k in MACHINE} | machine,
         "scenarios": rows,
     }  # fmt: skip
     data["targets"] = targets.evaluate(data)
