@@ -167,7 +167,7 @@ def estimate(points: list[tuple[int, float]], n: int) -> float | None:
 def settings(args: Any, mode: Mode, e: Entry, est: float | None) -> None:
     """Set pyperf's options for the next benchmark (pyperf's manager reads them when it starts)."""
     args.min_time = mode.min_time
-    if not e.heavy:
+    if not e.heavy or (not e.threads and est is not None and est < mode.min_time):  # short: calibrated loops
         args.processes, args.values, args.warmups, args.loops = mode.processes, mode.values, mode.warmups, 0
         return
     runs = mode.budget / ((est or 0.0) * mode.heavy_processes + 1e-9)
