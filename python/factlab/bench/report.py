@@ -258,10 +258,13 @@ def targets_table(targets: list[dict[str, Any]]) -> Table:
         left=2,
     )
     for g in targets:
+        digits = (
+            ".4g" if f"{g['measured'] or 0:.3g}" == f"{g['required']:.3g}" else ".3g"
+        )  # 19.98x is not 20x
         measured = (
             "—"
             if g["measured"] is None
-            else f"{g['measured']:.3g}{X}" + (f" ({g['where']})" if g.get("where") else "")
+            else f"{g['measured']:{digits}}{X}" + (f" ({g['where']})" if g.get("where") else "")
         )
         verdict = {True: "met", False: "NOT MET", None: g.get("why", "not measured")}[g["met"]]
         t.rows.append([g["target"], g["backend"], measured, f"≥ {g['required']:.3g}{X}", verdict])
