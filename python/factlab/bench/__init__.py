@@ -62,7 +62,13 @@ def _names(kind: str, known: list[str]) -> Any:
 def _parser() -> argparse.ArgumentParser:
     import factlab
 
-    p = _Parser(prog=PROG, description="Time every factlab backend with pyperf: tables, charts, targets.")
+    p = _Parser(
+        prog=PROG,
+        description="Time every factlab backend with pyperf: tables, charts, speed targets.",
+        epilog="Each run goes to DIR/runs/<time>-<mode>/ (pyperf.json: the run's pyperf suite; results.json, "
+        "summary.md, chart.png, chart-detail.png); DIR/latest points to the last complete run. "
+        "`just docs-bench` is --publish latest.",
+    )
     speed = p.add_mutually_exclusive_group()
     speed.add_argument("--quick", action="store_true", help="seconds; rough figures, never published")
     speed.add_argument("--rigorous", action="store_true", help="pyperf's default settings (about an hour)")

@@ -23,6 +23,17 @@ class Table:
     notes: list[str] = field(default_factory=list)
     left: int = 1  # leading columns of names (left-aligned); figures are right-aligned
 
+    def problem(self, label: str, row: dict[str, Any] | None) -> None:
+        """A row without figures: why, then blanks."""
+        self.rows.append([label, why(row), *[""] * (len(self.headers) - 2)])
+
+
+def why(row: dict[str, Any] | None) -> str:
+    """Why a row has no figure: skipped (and its note), failed or a wrong value."""
+    if row is None:
+        return "—"
+    return {"wrong": "WRONG VALUE", "failed": "FAILED"}.get(row["status"], row.get("note", row["status"]))
+
 
 def seconds(value: float | None) -> str:
     """A duration in the unit a reader takes in at once: 53.2 ns, 1.07 µs, 4.10 ms, 6.6 s."""
@@ -73,39 +84,17 @@ class Results:
         return list(dict.fromkeys(r["backend"] for r in self.rows(scenario)))
 
 
-def _status(r: dict[str, Any] | None) -> str:
-    if r is None:
-        return "—"
-    return {"wrong": "WRONG VALUE", "failed": "FAILED"}.get(r["status"], r.get("note", r["status"]))
-
-
 def article_table(res: Results) -> Table:
-    t = Table(
-        TITLES["article"],
-        [
-            "backend",
-            "ns per call",
-            "1,000,000 calls",
-            f"{X} faster than pure Python",
-            f"{X} faster than math",
-        ],
-    )
+    faster = [f"{X} faster than pure Python", f"{X} faster than math"]
+    t = Table(TITLES["article"], ["backend", "ns per call", "1,000,000 calls", *faster])
     py, m = res.mean("article", "python"), res.mean("article", "math")
     for b in res.backends("article"):
-        r = res.row("article", b)
-        mean = res.mean("article", b)
+        r, mean = res.row("article", b), res.mean("article", b)
         if mean is None:
-            t.rows.append([b, _status(r), "", "", ""])
+            t.problem(b, r)
             continue
-        t.rows.append(
-            [
-                b,
-                ns(mean, r["stdev"]),
-                f"{mean * 1e6:.3f} s",
-                times(res.faster(mean, py)),
-                times(res.faster(mean, m)),
-            ]
-        )
+        speedups = [times(res.faster(mean, py)), times(res.faster(mean, m))]
+        t.rows.append([b, ns(mean, r["stdev"]), f"{mean * 1e6:.3f} s", *speedups])  # type: ignore[index]
     a = ARTICLE
     t.rows.append(["the article: pure Python", "—", f"{a['python_s']:.2f} s", f"1{X}", "—"])
     t.rows.append(["the article: CFFI (25! wrong)", "—", f"{a['cffi_s']:.2f} s", f"{a['speedup']}{X}", "—"])
@@ -121,20 +110,12 @@ def article_table(res: Results) -> Table:
 
 
 def crossing_table(res: Results) -> Table:
-    t = Table(
-        TITLES["crossing"],
-        [
-            "backend",
-            "crossing(25) ns",
-            "factorial(25) ns",
-            "cost of exactness ns",
-            f"factorial {X} faster than crossing",
-        ],
-    )
+    t = Table(TITLES["crossing"], f"backend|crossing(25) ns|factorial(25) ns|cost of exactness ns|factorial "
+              f"{X} faster than crossing".split("|"))  # fmt: skip
     for b in res.backends("crossing"):
         cross, fact = res.mean("crossing", b), res.mean("article", b)
         if cross is None:
-            t.rows.append([b, _status(res.row("crossing", b)), "", "", ""])
+            t.problem(b, res.row("crossing", b))
             continue
         extra = None if fact is None else fact - cross
         noise = " (noise: crossing ≥ call)" if extra is not None and extra <= 0 else ""
@@ -168,16 +149,10 @@ def sweep_table(res: Results) -> Table:
                     t.notes.append(f"{r['name']}: {r.get('note', r['status'])}")
         whole = next((r for r in rows if r["backend"] == b and "n" not in r), None)
         label = f"{b} [{strategy}]" if strategy else ("gmpy2 (GMP, reference)" if b == GMPY2 else b)
-        t.rows.append(
-            [
-                label,
-                *(
-                    [_status(whole)] + [""] * (len(ns_list) - 1)
-                    if whole
-                    else [cells.get(n, "—") for n in ns_list]
-                ),
-            ]
-        )
+        if whole:
+            t.problem(label, whole)
+        else:
+            t.rows.append([label, *[cells.get(n, "—") for n in ns_list]])
     t.notes.append(
         "0..20: the u64 table; 21..34: u128; 35 on: a big integer from limbs. gmpy2's row is "
         "int(gmpy2.fac(n)): GMP with its conversion to a Python int. [name]: one of the backend's "
@@ -197,7 +172,7 @@ def big_table(res: Results) -> Table:
         for n in ns_list:
             mean, r = res.mean("big", b, n), res.row("big", b, n) or res.row("big", b)
             if mean is None:
-                cells += [_status(r), "", ""]
+                cells += [why(r), "", ""]
                 continue
             cells += [
                 seconds(mean),
@@ -220,10 +195,8 @@ def threads_table(res: Results) -> Table:
     for b in res.backends("threads"):
         one, two = res.row("threads", b, threads=1), res.row("threads", b, threads=2)
         if one is None or two is None or one["status"] != "ok" or two["status"] != "ok":
-            bad = next((r for r in (one, two) if r is None or r["status"] != "ok"), None) or res.row(
-                "threads", b
-            )
-            t.rows.append([b, _status(bad), "", "", "", "", ""])
+            bad = next((r for r in (one, two) if r is not None and r["status"] != "ok"), None)
+            t.problem(b, bad or res.row("threads", b))
             continue
         share = one["gil_share"]
         t.rows.append(
