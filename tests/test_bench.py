@@ -208,7 +208,7 @@ MALFORMED = {
 }
 
 
-@pytest.mark.parametrize("shape", [*MALFORMED, "deeply nested JSON", "not JSON"])
+@pytest.mark.parametrize("shape", [*MALFORMED, "deeply nested JSON", "not JSON", "no pyperf suite"])
 def test_a_malformed_results_file_is_refused_before_the_run(shape, first, tmp_path, capsys):
     out, run = first
     bad = tmp_path / "bad-run"
@@ -217,6 +217,9 @@ def test_a_malformed_results_file_is_refused_before_the_run(shape, first, tmp_pa
         text = "[" * 100_000 + "]" * 100_000
     elif shape == "not JSON":
         text = "{results"
+    elif shape == "no pyperf suite":
+        text = (run / "results.json").read_text()
+        (bad / "pyperf.json").write_text("{}")
     else:
         text = json.dumps(MALFORMED[shape](json.loads((run / "results.json").read_text())))
     (bad / "results.json").write_text(text)

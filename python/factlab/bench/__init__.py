@@ -160,6 +160,18 @@ def load_run(run: Path) -> dict[str, Any]:
     return data
 
 
+def comparable(run: Path) -> dict[str, Any]:
+    """A complete run whose pyperf suite loads: what --compare needs."""
+    import pyperf
+
+    data = load_run(run)
+    try:
+        pyperf.BenchmarkSuite.load(str(run / "pyperf.json"))
+    except Exception as exc:  # pyperf raises what json and its own checks raise
+        raise BenchError(f"{run / 'pyperf.json'}: not a pyperf suite ({type(exc).__name__}: {exc})") from None
+    return data
+
+
 def _out_dir(args: argparse.Namespace) -> Path:
     out = (args.out or (repo_root() or Path.cwd()) / "target" / "bench").resolve()
     try:
@@ -173,7 +185,7 @@ def _out_dir(args: argparse.Namespace) -> Path:
 
 def compare(old: Path, new: Path, console: Any) -> None:
     """pyperf compare_to between two runs' suites, with a warning when their modes differ."""
-    modes = [load_run(d)["mode"] for d in (old, new)]
+    modes = [comparable(d)["mode"] for d in (old, new)]
     if modes[0] != modes[1]:
         console.print(
             f"[bold yellow]warning:[/] comparing a {modes[0]} run with a {modes[1]} run: settings differ"
@@ -233,7 +245,7 @@ def _main(argv: list[str] | None) -> int:
         raise BenchError("--against needs --compare RUN")
     old = resolve(args.compare, out, running=not args.against) if args.compare else None
     if old is not None:
-        load_run(old)  # now, not after minutes of timing
+        comparable(old)  # now, not after minutes of timing
     if args.against:
         compare(old, resolve(args.against, out, running=False), console)  # type: ignore[arg-type]
         return 0
