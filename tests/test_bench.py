@@ -129,7 +129,7 @@ def test_an_interrupted_run_leaves_latest_unchanged(first, tmp_path):
     while proc.poll() is None and not any(
         (d / "status.json").exists() for d in set((out / "runs").iterdir()) - runs
     ):
-        time.sleep(0.05)  # until the first benchmark is done: a run in the middle of its work
+        time.sleep(0.05)  # until pyperf's manager has started timing: a run in the middle of its work
     os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C sends to the terminal's process group
     printed, _ = proc.communicate(timeout=120)
     assert proc.returncode != 0, printed
@@ -241,6 +241,30 @@ def test_plan_follows_the_registry_and_a_modules_strategies(monkeypatch, capsys)
     assert "sweep/throwaway[caller-allocates]/factorial(35)" in names
     assert bench.main(["--plan", "--backends", "throwaway", "--scenario", "article"]) == 0
     assert capsys.readouterr().out.split() == ["article/throwaway/factorial(25)"]
+
+
+def test_a_scenario_measured_outside_pyperf_needs_a_function_and_a_table(monkeypatch, tmp_path):
+    from factlab.bench import scenarios
+
+    def sizes(run: Path, context: scenarios.Context) -> list[dict]:
+        return [
+            {"backend": b, "status": "ok", "mean": 1.0, "stdev": 0.0, "bytes": 42} for b in context.modules
+        ]
+
+    def table(res: report.Results) -> report.Table:
+        return report.Table(
+            "Sizes", ["backend", "bytes"], [[r["backend"], str(r["bytes"])] for r in res.rows("ship")]
+        )
+
+    monkeypatch.setitem(scenarios.SCENARIOS, "ship", lambda context: iter(()))
+    monkeypatch.setitem(scenarios.OTHER_ROWS, "ship", sizes)
+    monkeypatch.setitem(report.TABLES, "ship", table)
+    assert bench.main(["--quick", "--scenario", "ship", "--backends", "math", "--out", str(tmp_path)]) == 0
+    data = bench.load_run((tmp_path / "latest").resolve())
+    assert data["scenarios"]["ship"] == [
+        {"backend": "math", "status": "ok", "mean": 1.0, "stdev": 0.0, "bytes": 42}
+    ]
+    assert "### Sizes" in ((tmp_path / "latest") / "summary.md").read_text()
 
 
 def test_the_pyperf_script_records_a_crash_and_a_wrong_value_and_goes_on(tmp_path):

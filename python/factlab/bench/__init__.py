@@ -280,7 +280,7 @@ def _run(
     import pyperf
 
     from factlab.bench import chart, report, targets
-    from factlab.bench.scenarios import entries, has_gmpy2, load
+    from factlab.bench.scenarios import OTHER_ROWS, Context, entries, has_gmpy2, load
 
     modules, missing = load(args.backends)
     if args.backends and missing:
@@ -299,7 +299,7 @@ def _run(
         + f"\nrun directory: {run}",
         highlight=False,
     )
-    machine, t0 = _machine(repo_root()), time.perf_counter()
+    extra, t0 = _machine(repo_root()), time.perf_counter()
     # pyperf's manager in a session of its own: Ctrl-C reaches us only, and we pass it on to the
     # manager, which stops its worker (a worker interrupted while it imports would print a traceback).
     cmd = [sys.executable, "-m", "factlab.bench._suite", str(run), "--quiet"]
@@ -316,13 +316,14 @@ def _run(
             f"[bold red]run {why}[/]: the partial run stays in {run}; latest is unchanged.", highlight=False
         )
         return 130 if code == -2 else 1
-    suite = pyperf.BenchmarkSuite.load(str(run / "pyperf.json"))
+    timed = (run / "pyperf.json").exists()  # not when nothing was timed (OTHER_ROWS scenarios only)
+    suite = pyperf.BenchmarkSuite.load(str(run / "pyperf.json")) if timed else None
     status = json.loads((run / "status.json").read_text())
     rows: dict[str, list[dict[str, Any]]] = {s: [] for s in scenarios}
     for e in todo:
         row = {"name": e.name, **e.as_dict(), **status[e.name]}
         if row["status"] == "ok":
-            b = suite.get_benchmark(e.name)
+            b = suite.get_benchmark(e.name)  # type: ignore[union-attr]
             meta = b.get_metadata()
             row.update(mean=b.mean(), stdev=b.stdev() if b.get_nvalue() > 1 else 0.0, values=b.get_nvalue())
             row.update(
@@ -335,6 +336,8 @@ def _run(
         rows[e.scenario].append(row)
     for s in scenarios:
         rows[s] += [{"backend": b, "status": "skipped", "note": "not built (`just setup`)"} for b in missing]
+        if s in OTHER_ROWS:  # measured outside pyperf's loops
+            rows[s] += OTHER_ROWS[s](run, Context(MODES[mode], modules, gmpy2))
     m = MODES[mode]
     data: dict[str, Any] = {
         "format": FORMAT,
@@ -343,7 +346,7 @@ def _run(
         "complete": True,
         "wall_seconds": time.perf_counter() - t0,
         "settings": {k: getattr(m, k) for k in ("processes", "values", "warmups", "min_time", "budget")},
-        "machine": {k: v for k, v in suite.get_metadata().items() if k in MACHINE} | machine,
+        "machine": {k: v for k, v in (suite.get_metadata() if suite else {}).items() if k in MACHINE} | extra,
         "scenarios": rows,
     }  # fmt: skip
     data["targets"] = targets.evaluate(data)

@@ -201,7 +201,7 @@ def main() -> None:
 def manage(runner: pyperf.Runner, args: Any, mode: Mode, entries: list[Entry], gmpy2: bool) -> None:
     """Time every entry in order, recording each outcome as it comes."""
     problems = args.run_dir / "problems"
-
+    (args.run_dir / "status.json").write_text("{}")  # then rewritten after every benchmark
     references: dict[int, str] = {}
     measured: dict[str, list[tuple[int, float]]] = {}
     benchmarks: list[pyperf.Benchmark] = []

@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from types import ModuleType
 
 import factlab
@@ -142,6 +143,10 @@ TITLES = {
     "big": "Big n: where the kernel's algorithm matters, not the binding",
     "threads": "Threads: two factorials at once, does the binding release the GIL?",
 }
+# A scenario that measures outside pyperf's timing loops (sizes, build times: issue 15) yields no
+# Entry and registers here a function from (run directory, context) to its result rows; its table
+# goes in factlab.bench.report.TABLES, like every scenario's.
+OTHER_ROWS: dict[str, Callable[[Path, Context], list[dict[str, object]]]] = {}
 
 
 def has_gmpy2() -> bool:
