@@ -243,6 +243,22 @@ def test_plan_follows_the_registry_and_a_modules_strategies(monkeypatch, capsys)
     assert capsys.readouterr().out.split() == ["article/throwaway/factorial(25)"]
 
 
+def test_an_unbuilt_backend_is_left_out_of_the_plan_and_an_error_when_named(monkeypatch, capsys, tmp_path):
+    name = factlab.native_names()[0]
+    real_load = factlab.load
+
+    def load(backend: str) -> object:
+        if backend == name:
+            raise factlab.BackendNotBuilt(f"backend {backend!r} is not built (test)")
+        return real_load(backend)
+
+    monkeypatch.setattr(factlab, "load", load)
+    assert not [n for n in bench.plan(scenarios=["article"]) if f"/{name}/" in n]
+    err = one_line_error(["--quick", "--backends", name, "--out", str(tmp_path)], capsys)
+    assert f"backend {name} is not built" in err
+    assert not list((tmp_path / "runs").glob("*"))
+
+
 def test_a_scenario_measured_outside_pyperf_needs_a_function_and_a_table(monkeypatch, tmp_path):
     from factlab.bench import scenarios
 

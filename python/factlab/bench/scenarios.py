@@ -3,13 +3,13 @@
 A scenario is a function from a :class:`Context` (the backends, the mode) to
 :class:`Entry` items, one pyperf benchmark each, named like
 ``article/pyo3/factorial(25)``; adding a scenario is one such function in
-:data:`SCENARIOS` and one table in :mod:`factlab.bench.report`. Every backend
+:data:`SCENARIOS` and one table in :mod:`factlab.bench.report` (a scenario
+measured outside pyperf's loops adds a function to :data:`OTHER_ROWS`). Every backend
 list comes from the registry; nothing here names a backend.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -162,9 +162,8 @@ def load(names: list[str] | None) -> tuple[dict[str, ModuleType], list[str]]:
     modules, missing = {}, []
     for name in names if names is not None else factlab.backend_names():
         try:
-            spec = factlab.spec(name)
-            modules[name] = importlib.import_module(spec.module)
-        except ImportError:
+            modules[name] = factlab.load(name)  # type: ignore[assignment]
+        except factlab.BackendNotBuilt:
             missing.append(name)
     return modules, missing
 
