@@ -101,6 +101,7 @@ def test_defines_are_the_status_codes_and_bounds() -> None:
         "FACTLAB_TOO_LARGE": 1,
         "FACTLAB_PANIC": 2,
         "FACTLAB_NULL_POINTER": 3,
+        "FACTLAB_NO_MEMORY": 4,
         "FACTLAB_MAX_U64_N": 20,
         "FACTLAB_MAX_U128_N": 34,
         "FACTLAB_MAX_N": 100_000_000,

@@ -30,6 +30,8 @@ use std::fmt;
 use malachite_base::num::arithmetic::traits::Factorial as _;
 use malachite_nz::natural::Natural;
 
+pub mod memory;
+
 // ANCHOR: bounds
 /// The largest `n` whose factorial fits in a `u64` (20! = 2432902008176640000).
 pub const MAX_U64_N: u64 = 20;
@@ -39,10 +41,11 @@ pub const MAX_U128_N: u64 = 34;
 
 /// The largest `n` the kernel accepts.
 ///
-/// 10^8! is 2,5 billion bits (about 314 MB): it fits in memory of any machine
-/// this project targets and takes tens of seconds. Past this bound the kernel
-/// refuses at once with [`Error::TooLarge`] instead of running for minutes
-/// and then being killed for want of memory.
+/// 10^8! is 2.5 billion bits (314 MB) and takes tens of seconds; computing it
+/// needs several times that at its peak ([`memory::peak_bytes`]). Past this
+/// bound the kernel refuses at once with [`Error::TooLarge`] instead of
+/// running for minutes; below it, a process without the memory gets
+/// [`Error::NoMemory`] before anything is allocated.
 pub const MAX_N: u64 = 100_000_000;
 
 /// From this `n` on, computing `n!` costs more than a few microseconds: a
@@ -60,6 +63,18 @@ pub enum Error {
         /// The `n` that was asked for.
         n: u64,
     },
+    /// `n!` would not fit in the memory this process has left (see
+    /// [`memory`]): refused before anything was allocated.
+    NoMemory {
+        /// The `n` that was asked for.
+        n: u64,
+        /// The predicted peak, in bytes ([`memory::peak_bytes`]).
+        needed: u64,
+        /// What the tightest limit leaves, in bytes.
+        available: u64,
+        /// Which limit that is (`"RLIMIT_AS"`, ...).
+        limit: &'static str,
+    },
 }
 
 impl fmt::Display for Error {
@@ -68,6 +83,17 @@ impl fmt::Display for Error {
             Error::TooLarge { n } => write!(
                 f,
                 "factorial() argument should not exceed {MAX_N} (factlab's bound), got {n}"
+            ),
+            Error::NoMemory {
+                n,
+                needed,
+                available,
+                limit,
+            } => write!(
+                f,
+                "factorial({n}) needs about {} MiB at its peak; {limit} leaves {} MiB",
+                needed.div_ceil(1 << 20),
+                available >> 20
             ),
         }
     }
@@ -167,6 +193,9 @@ pub fn factorial_limbs(n: u64) -> Result<Vec<u64>, Error> {
     if n > MAX_N {
         return Err(Error::TooLarge { n });
     }
+    // An allocation failure inside the engine would abort the process:
+    // refuse first what cannot fit.
+    memory::check(n)?;
     Ok(Natural::factorial(n).into_limbs_asc())
 }
 
