@@ -39,7 +39,7 @@ def loading(kind: str) -> list[str]:
     return names[:1]
 
 
-BACKENDS = ["python", "math", *loading("extension"), *loading("ffi")]
+BACKENDS = [*factlab.backend_names("baseline"), *loading("extension"), *loading("ffi")]
 
 
 def cli(*args: str, out: Path) -> subprocess.CompletedProcess[str]:

@@ -14,6 +14,7 @@ cdef extern from "factlab.h":
         FACTLAB_OK
         FACTLAB_TOO_LARGE
         FACTLAB_PANIC
+        FACTLAB_NO_MEMORY
         FACTLAB_NULL_POINTER
         FACTLAB_MAX_U64_N
         FACTLAB_MAX_U128_N

@@ -23,6 +23,7 @@ from cfactlab cimport (
     FACTLAB_MAX_N,
     FACTLAB_MAX_U64_N,
     FACTLAB_MAX_U128_N,
+    FACTLAB_NO_MEMORY,
     FACTLAB_OK,
     FACTLAB_PANIC,
     FACTLAB_TOO_LARGE,
@@ -118,6 +119,10 @@ cdef int _raise_for(int32_t status, uint64_t n) except -1:
     if status == FACTLAB_TOO_LARGE:
         raise OverflowError(
             f"factorial() argument should not exceed {FACTLAB_MAX_N} (factlab's bound), got {n}"
+        )
+    if status == FACTLAB_NO_MEMORY:
+        raise MemoryError(
+            f"factorial({n}) would not fit in the memory this process has left (FACTLAB_NO_MEMORY)"
         )
     if status == FACTLAB_PANIC:
         raise RuntimeError(

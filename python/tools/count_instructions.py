@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.backends:
         if name not in factlab.backend_names():
             raise SystemExit(f"unknown backend {name!r}; known: {', '.join(factlab.backend_names())}")
-    names = args.backends or [s.name for s in factlab.backends() if loads(s.name)]
+    names = args.backends or [s.name for s in factlab.specs() if loads(s.name)]
     print(f"instructions per call of f({args.n}), the loop included (callgrind, K = {args.calls:,})")
     with tempfile.TemporaryDirectory() as tmp:
         for name in names:

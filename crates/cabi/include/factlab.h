@@ -30,6 +30,15 @@
 #define FACTLAB_NULL_POINTER 3
 
 /**
+ * Status: `n!` would not fit in the memory this process has left (its
+ * address-space or data rlimit, its cgroup's memory limit, the machine's
+ * available memory); refused before anything was allocated, `*out` is
+ * `{NULL, 0}`, and the process goes on. (An allocation failure inside the
+ * library would abort the process: the library checks first instead.)
+ */
+#define FACTLAB_NO_MEMORY 4
+
+/**
  * The largest `n` that `factlab_factorial_u64` answers (20! < 2^64).
  */
 #define FACTLAB_MAX_U64_N 20
@@ -101,8 +110,9 @@ struct FactlabU128 factlab_factorial_u128(uint64_t n);
  *
  * Returns `FACTLAB_OK`, and then the CALLER owns `out->limbs` and must
  * release them with `factlab_big_free(out)`. On any other status
- * (`FACTLAB_TOO_LARGE`, `FACTLAB_PANIC`) `*out` is `{NULL, 0}` and nothing was
- * allocated; `FACTLAB_NULL_POINTER` when `out` is NULL.
+ * (`FACTLAB_TOO_LARGE`, `FACTLAB_NO_MEMORY`, `FACTLAB_PANIC`) `*out` is
+ * `{NULL, 0}` and nothing was allocated; `FACTLAB_NULL_POINTER` when `out`
+ * is NULL.
  *
  * `*out` is overwritten, not freed: free a previous result first.
  * Takes seconds for the largest `n`; it holds no lock of its own, so it may

@@ -51,6 +51,12 @@ pub const FACTLAB_TOO_LARGE: i32 = 1;
 pub const FACTLAB_PANIC: i32 = 2;
 /// Status: the `out` pointer was NULL; nothing was computed.
 pub const FACTLAB_NULL_POINTER: i32 = 3;
+/// Status: `n!` would not fit in the memory this process has left (its
+/// address-space or data rlimit, its cgroup's memory limit, the machine's
+/// available memory); refused before anything was allocated, `*out` is
+/// `{NULL, 0}`, and the process goes on. (An allocation failure inside the
+/// library would abort the process: the library checks first instead.)
+pub const FACTLAB_NO_MEMORY: i32 = 4;
 /// The largest `n` that `factlab_factorial_u64` answers (20! < 2^64).
 pub const FACTLAB_MAX_U64_N: u64 = 20;
 /// The largest `n` that `factlab_factorial_u128` answers (34! < 2^128).
@@ -152,8 +158,9 @@ pub extern "C" fn factlab_factorial_u128(n: u64) -> FactlabU128 {
 ///
 /// Returns `FACTLAB_OK`, and then the CALLER owns `out->limbs` and must
 /// release them with `factlab_big_free(out)`. On any other status
-/// (`FACTLAB_TOO_LARGE`, `FACTLAB_PANIC`) `*out` is `{NULL, 0}` and nothing was
-/// allocated; `FACTLAB_NULL_POINTER` when `out` is NULL.
+/// (`FACTLAB_TOO_LARGE`, `FACTLAB_NO_MEMORY`, `FACTLAB_PANIC`) `*out` is
+/// `{NULL, 0}` and nothing was allocated; `FACTLAB_NULL_POINTER` when `out`
+/// is NULL.
 ///
 /// `*out` is overwritten, not freed: free a previous result first.
 /// Takes seconds for the largest `n`; it holds no lock of its own, so it may
@@ -229,6 +236,7 @@ unsafe fn boundary(
     let (status, big) = match catch_unwind(AssertUnwindSafe(compute)) {
         Ok(Ok(f)) => (FACTLAB_OK, FactlabBig::from_limbs(into_limbs(f))),
         Ok(Err(Error::TooLarge { .. })) => (FACTLAB_TOO_LARGE, FactlabBig::EMPTY),
+        Ok(Err(Error::NoMemory { .. })) => (FACTLAB_NO_MEMORY, FactlabBig::EMPTY),
         // The payload (the panic message) is dropped here, inside Rust.
         Err(_payload) => (FACTLAB_PANIC, FactlabBig::EMPTY),
     };
@@ -393,7 +401,8 @@ mod tests {
             FACTLAB_TOO_LARGE,
             FACTLAB_PANIC,
             FACTLAB_NULL_POINTER,
+            FACTLAB_NO_MEMORY,
         ];
-        assert_eq!(codes, [0, 1, 2, 3]);
+        assert_eq!(codes, [0, 1, 2, 3, 4]);
     }
 }

@@ -206,6 +206,10 @@ fn call_kernel(
     };
     match outcome {
         Ok(Ok(value)) => to_py_int(py, &value),
+        // The kernel refused: past MAX_N, or n! would not fit in memory.
+        Ok(Err(error @ Error::NoMemory { .. })) => {
+            Err(PyErr::new::<exc::MemoryError, _>(py, error.to_string()))
+        }
         Ok(Err(error)) => Err(PyErr::new::<exc::OverflowError, _>(py, error.to_string())),
         Err(payload) => Err(PyErr::new::<exc::RuntimeError, _>(
             py,

@@ -8,8 +8,9 @@
 //! Built by maturin (`pip install crates/pyo3`) into the private module
 //! `factlab_pyo3._native`, re-exported by the Python package `factlab_pyo3`.
 
+use factlab_core::Error;
 use factlab_core::{factorial_limbs, factorial_u128, factorial_u64, limbs_le_bytes, EXPENSIVE_N};
-use pyo3::exceptions::{PyOverflowError, PyValueError};
+use pyo3::exceptions::{PyMemoryError, PyOverflowError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyInt;
 
@@ -71,8 +72,13 @@ fn factorial<'py>(n: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyInt>> {
     } else {
         factorial_limbs(n)
     }
-    // The kernel refuses n past its bound at once; it becomes OverflowError.
-    .map_err(|err| PyOverflowError::new_err(err.to_string()))?;
+    // The kernel refuses at once n past its bound (OverflowError) and an n!
+    // that would not fit in memory (MemoryError: it checks before allocating,
+    // since a failed allocation in Rust aborts).
+    .map_err(|err| match err {
+        Error::NoMemory { .. } => PyMemoryError::new_err(err.to_string()),
+        Error::TooLarge { .. } => PyOverflowError::new_err(err.to_string()),
+    })?;
 
     int_from_le_bytes(py, &limbs_le_bytes(&limbs))
 }

@@ -96,6 +96,7 @@ MAX_U64_N = _CONSTANTS["FACTLAB_MAX_U64_N"]
 MAX_U128_N = _CONSTANTS["FACTLAB_MAX_U128_N"]
 _TOO_LARGE = _CONSTANTS["FACTLAB_TOO_LARGE"]
 _PANIC = _CONSTANTS["FACTLAB_PANIC"]
+_NO_MEMORY = _CONSTANTS["FACTLAB_NO_MEMORY"]
 _MAX_N = _CONSTANTS["FACTLAB_MAX_N"]
 
 
@@ -105,6 +106,11 @@ def error(status: int, n: int) -> Exception:
     if status == _TOO_LARGE:
         # The same words as factlab_core::Error's Display.
         return OverflowError(f"factorial() argument should not exceed {_MAX_N} (factlab's bound), got {n}")
+    if status == _NO_MEMORY:
+        # Refused before anything was allocated: the process goes on.
+        return MemoryError(
+            f"factorial({n}) would not fit in the memory this process has left (FACTLAB_NO_MEMORY)"
+        )
     if status == _PANIC:
         return RuntimeError(
             "the factlab kernel panicked; the panic was caught at the C ABI boundary "

@@ -12,6 +12,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#ifdef __linux__
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#endif
+
 #include "factlab.h"
 
 static int passed = 0;
@@ -150,6 +156,29 @@ static void check_errors(void) {
     factlab_big_free(&big);
 }
 
+/* Out of memory: under a 256 MiB address-space limit, 10^8! (a 300 MiB
+ * result) is refused before anything is allocated, and the process goes on.
+ * In a child process, so that the limit does not reach the other checks. */
+static void check_no_memory(void) {
+#ifdef __linux__
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct rlimit limit = {256u << 20, 256u << 20};
+        FactlabBig big = garbage();
+        int ok = setrlimit(RLIMIT_AS, &limit) == 0;
+        ok = ok && factlab_factorial(FACTLAB_MAX_N, &big) == FACTLAB_NO_MEMORY;
+        ok = ok && is_empty(&big);
+        ok = ok && factlab_factorial(30, &big) == FACTLAB_OK && big.len == 2;
+        factlab_big_free(&big);
+        _exit(ok ? 0 : 1);
+    }
+    int status = 0;
+    CHECK(pid > 0 && waitpid(pid, &status, 0) == pid);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+#endif
+}
+
 static void check_free(void) {
     FactlabBig empty = {NULL, 0};
     FactlabBig big;
@@ -170,6 +199,7 @@ int main(void) {
     check_small_through_the_big_path();
     check_1000();
     check_errors();
+    check_no_memory();
     check_free();
     printf("check_factlab: %d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
