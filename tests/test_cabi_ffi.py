@@ -47,7 +47,7 @@ def header_structs() -> dict[str, list[tuple[str, str]]]:
     """struct name -> [(field type, field name)] of factlab_cdef.h."""
     text = _strip_comments(CDEF_H.read_text())
     return {
-        name: re.findall(r"([\w ]+?\s*\**)\s*(\w+);", body)
+        name: [(t + a, f) for t, f, a in re.findall(r"([\w ]+?\s*\**)\s*(\w+)(\[\d+\])?;", body)]
         for name, body in re.findall(r"typedef struct (\w+) \{(.*?)\}", text, re.DOTALL)
     }
 
@@ -70,13 +70,16 @@ def cffi_backend() -> ModuleType:
 # --- the header and the declarations built from it ---------------------------
 
 
-def test_header_lists_the_five_functions() -> None:
+def test_header_lists_the_eight_functions() -> None:
     assert set(header_functions()) == {
         "factlab_factorial_u64",
         "factlab_factorial_u128",
         "factlab_factorial",
         "factlab_big_free",
         "factlab_debug_panic",
+        "factlab_factorial_bound",
+        "factlab_factorial_fill",
+        "factlab_factorial_small",
     }
 
 
@@ -105,6 +108,8 @@ def test_defines_are_the_status_codes_and_bounds() -> None:
         "FACTLAB_MAX_U128_N": 34,
         "FACTLAB_MAX_N": 100_000_000,
         "FACTLAB_EXPENSIVE_N": 1000,
+        "FACTLAB_BUFFER_TOO_SMALL": 5,
+        "FACTLAB_MAX_SMALL_N": 170,
     }
 
 
@@ -117,6 +122,8 @@ def test_ctypes_signatures_agree_with_the_header(ctypes_backend: ModuleType) -> 
         "void": None,
         "struct FactlabU128": m.FactlabU128,
         "struct FactlabBig *": ctypes.POINTER(m.FactlabBig),
+        "struct FactlabSmall": m.FactlabSmall,
+        "uint8_t *": ctypes.POINTER(ctypes.c_uint8),
     }
     header = header_functions()
     assert set(m.SIGNATURES) == set(header)
@@ -137,9 +144,10 @@ def test_ctypes_structs_agree_with_the_header(ctypes_backend: ModuleType) -> Non
         "uint64_t": ctypes.c_uint64,
         "uint64_t *": ctypes.POINTER(ctypes.c_uint64),
         "size_t": ctypes.c_size_t,
+        "uint64_t [16]": ctypes.c_uint64 * 16,
     }
     structs = header_structs()
-    assert set(structs) == {"FactlabU128", "FactlabBig"}
+    assert set(structs) == {"FactlabU128", "FactlabBig", "FactlabSmall"}
     for name, fields in structs.items():
         declared = [(field, c_types[ctype.strip()]) for ctype, field in fields]
         assert list(getattr(m, name)._fields_) == declared, name
@@ -206,13 +214,13 @@ def test_ctypes_frees_what_it_was_given(ctypes_backend: ModuleType, monkeypatch:
         assert big.len == 0
 
     monkeypatch.setattr(m, "_free", spy)
-    assert m.factorial(3000) == math.factorial(3000)
+    assert m.strategies["callee-allocates"](3000) == math.factorial(3000)
     limbs = (math.factorial(3000).bit_length() + 63) // 64
     assert len(freed) == 1
     assert freed[0][0] is not None
     assert freed[0][1] == limbs
     with pytest.raises(OverflowError):
-        m.factorial(100_000_001)
+        m.strategies["callee-allocates"](100_000_001)
     with pytest.raises(RuntimeError):
         m.raise_panic()
     # Errors too went through the free: with {NULL, 0}, a no-op.
@@ -236,13 +244,15 @@ def test_cffi_frees_what_it_was_given(cffi_backend: ModuleType) -> None:
             assert out.len == 0  # type: ignore[attr-defined]
 
     # The very wrapper the backend is made of, bound to the spy.
-    factorial, _crossing, raise_panic = bind(m.ffi, SpyLib())
+    # The callee-allocates strategy: the one that allocates and frees.
+    _factorial, _crossing, raise_panic, strategies = bind(m.ffi, SpyLib())
+    factorial = strategies["callee-allocates"]
     assert factorial(3000) == math.factorial(3000)
     with pytest.raises(OverflowError):
-        factorial(100_000_001)  # refused: nothing allocated, nothing to free
+        factorial(100_000_001)  # refused: nothing allocated; the finally's free of {NULL, 0} is a no-op
     with pytest.raises(RuntimeError):
         raise_panic()
-    assert freed == [(True, (math.factorial(3000).bit_length() + 63) // 64)]
+    assert freed == [(True, (math.factorial(3000).bit_length() + 63) // 64), (False, 0)]
 
 
 @pytest.mark.slow

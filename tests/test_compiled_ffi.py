@@ -67,7 +67,8 @@ def _header() -> tuple[dict[str, Signature], dict[str, list[tuple[str, str]]], d
     structs = {}
     for name, body in re.findall(r"typedef\s+struct\s+(\w+)\s*\{(.*?)\}\s*\1\s*;", text, re.DOTALL):
         structs[name] = [
-            (field, _norm_type(ftype)) for ftype, field in re.findall(r"([\w \t*]+?)\s*\b(\w+)\s*;", body)
+            (field, _norm_type(ftype) + array)
+            for ftype, field, array in re.findall(r"([\w \t*]+?)\s*\b(\w+)(\[\d+\])?\s*;", body)
         ]
     defines = {name: int(value) for name, value in re.findall(r"^#define\s+(\w+)\s+(\d+)\s*$", text, re.M)}
     return functions, structs, defines
@@ -84,9 +85,13 @@ def test_the_header_parser_finds_the_whole_api() -> None:
         "factlab_factorial",
         "factlab_big_free",
         "factlab_debug_panic",
+        "factlab_factorial_bound",
+        "factlab_factorial_fill",
+        "factlab_factorial_small",
     }
     assert HEADER_FUNCTIONS["factlab_factorial"] == ("int32_t", ("uint64_t", "FactlabBig*"))
     assert HEADER_STRUCTS["FactlabU128"] == [("lo", "uint64_t"), ("hi", "uint64_t")]
+    assert HEADER_STRUCTS["FactlabSmall"] == [("limbs", "uint64_t[16]")]
     assert {"FACTLAB_OK", "FACTLAB_PANIC", "FACTLAB_MAX_N", "FACTLAB_EXPENSIVE_N"} <= set(HEADER_DEFINES)
 
 
@@ -165,8 +170,10 @@ def _pyx_declarations() -> tuple[dict[str, Signature], dict[str, list[tuple[str,
             names.add(code)
         elif current is not None:
             ftype, field = code.rsplit(maxsplit=1)
-            # `uint64_t *limbs`: the star belongs to the type.
-            current.append((field.lstrip("*"), _norm_type(ftype + "*" * field.count("*"))))
+            # `uint64_t *limbs`: the star belongs to the type; so does `[16]`.
+            field, _, array = field.partition("[")
+            array = f"[{array}" if array else ""
+            current.append((field.lstrip("*"), _norm_type(ftype + "*" * field.count("*")) + array))
     return functions, structs, names
 
 
@@ -209,7 +216,9 @@ def counted(request: pytest.FixtureRequest) -> tuple[Callable[[int], int], _Coun
     backend = factlab.load(request.param)
     counting = _CountingLib(backend.lib, backend.ffi.NULL)
     # The very wrapper the backend is made of, bound to the counting lib.
-    factorial, _crossing, _raise_panic = bind(backend.ffi, counting)
+    # The callee-allocates strategy: the one that allocates and frees.
+    _factorial, _crossing, _raise_panic, strategies = bind(backend.ffi, counting)
+    factorial = strategies["callee-allocates"]
     return factorial, counting
 
 

@@ -13,7 +13,7 @@ statically (``libfactlab_cabi.a``, see setup.py).
 from cpython.long cimport PyLong_AsLongAndOverflow
 from cpython.number cimport PyNumber_Index
 from libc.limits cimport LONG_MAX
-from libc.stdint cimport int32_t, uint64_t
+from libc.stdint cimport int32_t, uint8_t, uint64_t
 
 import sys
 
@@ -36,6 +36,8 @@ cdef extern from "factlab.h":
         FACTLAB_MAX_U128_N
         FACTLAB_MAX_N
         FACTLAB_EXPENSIVE_N
+        FACTLAB_BUFFER_TOO_SMALL
+        FACTLAB_MAX_SMALL_N
 
     ctypedef struct FactlabU128:
         uint64_t lo
@@ -45,6 +47,9 @@ cdef extern from "factlab.h":
         uint64_t *limbs
         size_t len
 
+    ctypedef struct FactlabSmall:
+        uint64_t limbs[16]
+
     # `nogil`: these functions never touch Python objects, so they may be
     # called with the GIL released.
     uint64_t factlab_factorial_u64(uint64_t n) nogil
@@ -52,6 +57,9 @@ cdef extern from "factlab.h":
     int32_t factlab_factorial(uint64_t n, FactlabBig *out) nogil
     int32_t factlab_debug_panic(FactlabBig *out) nogil
     void factlab_big_free(FactlabBig *big) nogil
+    size_t factlab_factorial_bound(uint64_t n) nogil
+    int32_t factlab_factorial_fill(uint64_t n, uint8_t *buf, size_t cap) nogil
+    FactlabSmall factlab_factorial_small(uint64_t n) nogil
 
 cdef extern from "Python.h":
     # What int.from_bytes() does inside: one pass over the bytes, no copy of

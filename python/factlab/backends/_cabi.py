@@ -25,6 +25,7 @@ __all__ = [
     "LONG_MAX",
     "MAX_U64_N",
     "MAX_U128_N",
+    "MAX_SMALL_N",
     "CabiNotBuilt",
     "cdef_path",
     "cdef_source",
@@ -95,6 +96,8 @@ _CONSTANTS = defines()
 # for n <= FACTLAB_MAX_U64_N (20), factlab_factorial_u128 for n <= 34.
 MAX_U64_N = _CONSTANTS["FACTLAB_MAX_U64_N"]
 MAX_U128_N = _CONSTANTS["FACTLAB_MAX_U128_N"]
+# ...and factlab_factorial_small, by value, for n <= FACTLAB_MAX_SMALL_N (170).
+MAX_SMALL_N = _CONSTANTS["FACTLAB_MAX_SMALL_N"]
 _TOO_LARGE = _CONSTANTS["FACTLAB_TOO_LARGE"]
 _PANIC = _CONSTANTS["FACTLAB_PANIC"]
 _MAX_N = _CONSTANTS["FACTLAB_MAX_N"]

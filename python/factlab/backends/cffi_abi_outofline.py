@@ -23,7 +23,7 @@ from factlab.backends._cffi import bind
 # dlopen happens once, at import; lib's attributes are the C functions.
 lib = ffi.dlopen(str(library_path()))
 
-factorial, crossing, raise_panic = bind(ffi, lib)
+factorial, crossing, raise_panic, strategies = bind(ffi, lib)
 # ANCHOR_END: open
 
-__all__ = ["crossing", "factorial", "ffi", "lib", "raise_panic"]
+__all__ = ["crossing", "factorial", "ffi", "lib", "raise_panic", "strategies"]
