@@ -23,9 +23,9 @@ from factlab._registry import BackendNotBuilt
 
 __all__ = [
     "LONG_MAX",
+    "MAX_SMALL_N",
     "MAX_U64_N",
     "MAX_U128_N",
-    "MAX_SMALL_N",
     "CabiNotBuilt",
     "cdef_path",
     "cdef_source",
