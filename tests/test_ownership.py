@@ -23,7 +23,6 @@ import pytest
 
 import factlab
 
-
 # factlab.backends() would do, but importing factlab.backends.* rebinds the
 # name `factlab.backends` to that subpackage: ask the registry by name.
 FFI = [name for name in factlab.backend_names() if factlab.spec(name).kind == "ffi"]
@@ -40,8 +39,9 @@ CASES = [(name, strategy) for name in FFI for strategy in _strategies(name)]
 
 def test_every_ffi_backend_is_covered() -> None:
     names = {name for name, _ in CASES}
-    assert names == set(FFI) and len(FFI) >= 2
-    assert ("ctypes", "caller-allocates") in CASES  # the strategies are really read
+    assert names == set(FFI)
+    assert len(FFI) >= 2
+    assert len(CASES) > len(FFI)  # the modules' strategies are really read
 
 
 @pytest.mark.parametrize(("name", "strategy"), CASES)
@@ -51,7 +51,7 @@ def test_strategy_is_exact(name: str, strategy: str) -> None:
         assert factorial(n) == math.factorial(n), n
     with pytest.raises(OverflowError):
         factorial(100_000_001)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="negative"):
         factorial(-1)
 
 
@@ -102,7 +102,9 @@ def test_no_leak_when_a_signal_interrupts_a_big_call(name: str, strategy: str) -
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     interrupted, growth = json.loads(proc.stdout)
-    assert interrupted >= calls // 2, f"only {interrupted} of {calls} calls were interrupted: the test proves nothing"
+    assert interrupted >= calls // 2, (
+        f"only {interrupted} of {calls} calls were interrupted: the test proves nothing"
+    )
     result = math.ceil(n * math.log2(n / math.e) / 8)  # bytes of n! (Stirling, within 0.01 %)
     assert growth < interrupted * result // 4, (
         f"{name} ({strategy}): RSS grew by {growth} bytes over {interrupted} interrupted calls "

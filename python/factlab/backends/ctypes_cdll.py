@@ -22,7 +22,16 @@ from ctypes import POINTER, Structure, byref, c_int32, c_size_t, c_uint8, c_uint
 from operator import index
 from typing import Any
 
-from factlab.backends._cabi import MAX_SMALL_N, MAX_U64_N, MAX_U128_N, check, defines, error, library_path
+from factlab.backends._cabi import (
+    MAX_SMALL_N,
+    MAX_U64_N,
+    MAX_U128_N,
+    check,
+    constant,
+    error,
+    library_path,
+    reported,
+)
 
 __all__ = [
     "SIGNATURES",
@@ -72,11 +81,15 @@ SIGNATURES: dict[str, tuple[Any, tuple[Any, ...]]] = {
 
 
 def _open(kind: type[ctypes.CDLL]) -> ctypes.CDLL:
-    lib = kind(str(library_path()))
-    for name, (restype, argtypes) in SIGNATURES.items():
-        function = getattr(lib, name)
-        function.restype = restype
-        function.argtypes = argtypes
+    path = library_path()
+    # A broken file (OSError from dlopen, AttributeError for a missing
+    # function) becomes the registry's "not built", naming the file.
+    with reported(path):
+        lib = kind(str(path))
+        for name, (restype, argtypes) in SIGNATURES.items():
+            function = getattr(lib, name)
+            function.restype = restype
+            function.argtypes = argtypes
     return lib
     # ANCHOR_END: signatures
 
@@ -90,9 +103,9 @@ _held = _open(ctypes.PyDLL)
 _released = _open(ctypes.CDLL)
 # ANCHOR_END: handles
 
-_CONSTANTS = defines()
-_OK = _CONSTANTS["FACTLAB_OK"]
-_EXPENSIVE_N = _CONSTANTS["FACTLAB_EXPENSIVE_N"]
+# ctypes cannot read a header: the #defines come from _cabi, which parses it.
+_OK = constant("FACTLAB_OK")
+_EXPENSIVE_N = constant("FACTLAB_EXPENSIVE_N")
 
 _u64 = _held.factlab_factorial_u64
 _u128 = _held.factlab_factorial_u128
