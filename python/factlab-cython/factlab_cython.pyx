@@ -15,7 +15,7 @@ statically (``libfactlab_cabi.a``, see setup.py).
 from cpython.long cimport PyLong_AsLongAndOverflow
 from cpython.number cimport PyNumber_Index
 from libc.limits cimport LONG_MAX
-from libc.stdint cimport int32_t, uint64_t
+from libc.stdint cimport int32_t, uint8_t, uint64_t
 
 # The C ABI's declarations are in cfactlab.pxd.
 from cfactlab cimport (
