@@ -233,7 +233,9 @@ def test_plan_follows_the_registry_and_a_modules_strategies(monkeypatch, capsys)
     module.factorial = factlab.load("math").factorial  # type: ignore[attr-defined]
     module.strategies = {"caller-allocates": module.factorial}  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "factlab_throwaway", module)
-    spec = factlab.BackendSpec("throwaway", "factlab_throwaway", "a test's backend", kind="ffi")
+    spec = factlab.BackendSpec(
+        "throwaway", "factlab_throwaway", "a test's backend", kind="ffi", tool="python"
+    )
     monkeypatch.setitem(factlab._registry._REGISTERED, "throwaway", spec)
     names = bench.plan(["throwaway"], ["article", "crossing", "sweep"])
     assert "article/throwaway/factorial(25)" in names

@@ -55,6 +55,8 @@ def cffi_shape(ffi: Any, ctype: Any) -> Any:
             ctype.cname.removeprefix("struct "),
             tuple((name, cffi_shape(ffi, field.type)) for name, field in ctype.fields),
         )
+    if ctype.kind == "array":
+        return ("array", ctype.length, cffi_shape(ffi, ctype.item))
     if ctype.kind == "void":
         return ("void",)
     if ctype.kind == "function":
@@ -100,6 +102,8 @@ def ctypes_shape(ctype: Any) -> Any:
         return ("void",)
     if issubclass(ctype, ctypes._Pointer):
         return ("pointer", ctypes_shape(ctype._type_))
+    if issubclass(ctype, ctypes.Array):
+        return ("array", ctype._length_, ctypes_shape(ctype._type_))
     if issubclass(ctype, ctypes.Structure):
         return ("struct", ctype.__name__, tuple((f, ctypes_shape(t)) for f, t in ctype._fields_))
     signed = ctype(-1).value < 0

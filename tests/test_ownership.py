@@ -23,9 +23,7 @@ import pytest
 
 import factlab
 
-# factlab.backends() would do, but importing factlab.backends.* rebinds the
-# name `factlab.backends` to that subpackage: ask the registry by name.
-FFI = [name for name in factlab.backend_names() if factlab.spec(name).kind == "ffi"]
+FFI = factlab.backend_names("ffi")
 
 
 def _strategies(name: str) -> dict[str, Callable[[int], int]]:

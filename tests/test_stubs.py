@@ -1,9 +1,9 @@
 """Type information: every compiled module ships stubs that match it, and ``load()`` is typed.
 
-mypy's stubtest imports each module and compares what it finds with the
-``.pyi`` stubs (PEP 561: maturin's ``<module>.pyi``, the ``*-stubs`` packages
-of the setuptools projects) and with factlab's own annotations. The modules
-come from the registry.
+mypy's stubtest imports each compiled module and compares what it finds with
+its ``.pyi`` stubs (PEP 561: maturin's ``<module>.pyi``, the ``*-stubs``
+packages of the setuptools projects); the modules come from the registry.
+factlab itself is typed inline (py.typed) and checked by mypy.
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ import factlab
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def typed_modules() -> list[str]:
-    """factlab, the C ABI package, and the top-level module of every backend's build."""
+def stubbed_modules() -> list[str]:
+    """The C ABI package and the top-level module of every backend's build."""
     built = [spec.extension.split(".")[0] for spec in factlab.specs() if spec.extension]
     cabi = ["factlab_cabi"] if any(spec.cabi != "none" for spec in factlab.specs()) else []
-    return list(dict.fromkeys(["factlab", *cabi, *built]))
+    return list(dict.fromkeys([*cabi, *built]))
 
 
 def mypy(*args: str) -> subprocess.CompletedProcess[str]:
@@ -35,10 +35,22 @@ def mypy(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_stubs_match_the_modules() -> None:
-    modules = typed_modules()
+    modules = stubbed_modules()
     assert "factlab_pyo3" in modules  # not vacuous
     done = mypy("mypy.stubtest", "--allowlist", "tests/stubtest-allowlist.txt", *modules)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+
+
+def test_factlab_type_checks() -> None:
+    """factlab's own annotations (inline, with py.typed) hold, stubs of the modules included."""
+    done = subprocess.run(
+        [sys.executable, "-m", "mypy", "--config-file", str(ROOT / "pyproject.toml"), "-p", "factlab"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout[-4000:]
 
 
 def test_load_is_typed_for_editors(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ The article's loop started from ``r = n``, so it returned 0 for 0! (which is
 the way ``math.factorial`` does; the FFI wrappers reuse that check.
 """
 
+# ANCHOR: all
 from __future__ import annotations
 
 import operator
@@ -36,3 +37,4 @@ def factorial(n: SupportsIndex, /) -> int:
         result *= k
         k -= 1
     return result
+# ANCHOR_END: all

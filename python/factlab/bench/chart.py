@@ -31,8 +31,8 @@ def _slide(ax: Any, res: Results) -> None:
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    rows = [(b, res.row("article", b)) for b in res.backends("article")]
-    rows = sorted(((b, r) for b, r in rows if r and r["status"] == "ok"), key=lambda p: p[1]["mean"])
+    found = [(b, res.row("article", b)) for b in res.backends("article")]
+    rows = sorted(((b, r) for b, r in found if r and r["status"] == "ok"), key=lambda p: p[1]["mean"])
     py = res.mean("article", "python")
     top = max(r["mean"] + r["stdev"] for _, r in rows) * 1e9
     noisy = False

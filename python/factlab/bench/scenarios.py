@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from types import ModuleType
 
 import factlab
 
@@ -85,7 +84,7 @@ class Entry:
 @dataclass
 class Context:
     mode: Mode
-    modules: dict[str, ModuleType]  # the selected backends that load, in the registry's order
+    modules: dict[str, factlab.Backend]  # the selected backends that load, in the registry's order
     gmpy2: bool
 
     def entry(self, scenario: str, backend: str, n: int, **kw: object) -> Entry:
@@ -157,18 +156,20 @@ def has_gmpy2() -> bool:
     return True
 
 
-def load(names: list[str] | None) -> tuple[dict[str, ModuleType], list[str]]:
+def load(names: list[str] | None) -> tuple[dict[str, factlab.Backend], list[str]]:
     """(the selected backends that load, those that do not); KeyError for an unknown name."""
     modules, missing = {}, []
     for name in names if names is not None else factlab.backend_names():
         try:
-            modules[name] = factlab.load(name)  # type: ignore[assignment]
+            modules[name] = factlab.load(name)
         except factlab.BackendNotBuilt:
             missing.append(name)
     return modules, missing
 
 
-def entries(mode: Mode, modules: dict[str, ModuleType], scenarios: list[str], gmpy2: bool) -> list[Entry]:
+def entries(
+    mode: Mode, modules: dict[str, factlab.Backend], scenarios: list[str], gmpy2: bool
+) -> list[Entry]:
     context = Context(mode, modules, gmpy2)
     return [e for s in SCENARIOS if s in scenarios for e in SCENARIOS[s](context)]
 
