@@ -37,4 +37,6 @@ def factorial(n: SupportsIndex, /) -> int:
         result *= k
         k -= 1
     return result
+
+
 # ANCHOR_END: all

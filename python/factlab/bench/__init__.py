@@ -214,12 +214,19 @@ def publish(run: Path, root: Path | None) -> int:
     if root is None:
         raise BenchError("not inside the factlab repository: no book to publish into")
     figures = root / "docs" / "figures.py"
+    shipped = [name for name in SHIP_FILES if (run / name).is_file()]
+    if set(data["scenarios"]) == {"ship"}:  # a run of --scenario ship alone: its own files only
+        for name in shipped:
+            shutil.copyfile(run / name, root / "docs" / "src" / "bench" / name)
+        subprocess.run([sys.executable, str(figures)], check=True)
+        print(f"{run.name} (ship, {data['mode']} mode) copied into docs/src/bench: commit it")
+        return 0
     with tempfile.TemporaryDirectory() as tmp:
         cmd = [sys.executable, str(figures), "--results", str(run / "results.json"), "--out", f"{tmp}/f.md"]
         check = subprocess.run(cmd, capture_output=True, text=True)
     if check.returncode:
         raise BenchError(f"the book cannot show {run.name}: {check.stderr.strip().splitlines()[-1]}")
-    for name in FILES:
+    for name in (*FILES, *shipped):
         shutil.copyfile(run / name, root / "docs" / "src" / "bench" / name)
     subprocess.run([sys.executable, str(figures)], check=True)
     print(f"{run.name} ({data['mode']} mode, {data['created']}) copied into docs/src/bench: commit it")
