@@ -171,6 +171,7 @@ def ship_parts(doc: dict[str, Any]) -> list[str]:
         if r.get("shared") or r["status"] != "ok":
             if key == "cabi":
                 parts += anchored("ship-cabi-a", [report.size(r["static_bytes"])])
+            if r.get("build_cold_s") is not None and key == "cabi":
                 parts += anchored("ship-cabi-cold", [f"{r['build_cold_s']:.0f} s"])
             elif r.get("build_cold_s") is not None:
                 parts += anchored("ship-core-cold", [f"{r['build_cold_s']:.0f} s"])
