@@ -31,6 +31,7 @@ from factlab.bench import report  # noqa: E402
 from factlab.bench.report import Results, seconds, times  # noqa: E402
 
 RESULTS = HERE / "src" / "bench" / "results.json"
+SHIP = HERE / "src" / "bench" / "ship.json"  # `just bench --scenario ship`, copied by `just docs-bench RUN`
 FIGURES = HERE / "src" / "bench" / "figures.md"
 BIG_N = 100_000
 
@@ -158,6 +159,33 @@ def render(data: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
+def ship_parts(doc: dict[str, Any]) -> list[str]:
+    """The build-and-ship chapter's table, and one-value anchors (ship-pyo3-wheel, ...) for sentences."""
+    rows = doc["rows"]
+    parts = anchored("ship", table(report.ship_table(Figures({"scenarios": {"ship": rows}}))))
+    parts += anchored(
+        "ship-run", [f"`just bench --scenario ship`, {doc['mode']} mode, {doc['seconds']:.0f} s"]
+    )
+    for r in rows:
+        key = "cabi" if r["backend"].startswith("shared: the C ABI") else r["backend"]
+        if r.get("shared") or r["status"] != "ok":
+            if key == "cabi":
+                parts += anchored("ship-cabi-a", [report.size(r["static_bytes"])])
+            if r.get("build_cold_s") is not None and key == "cabi":
+                parts += anchored("ship-cabi-cold", [f"{r['build_cold_s']:.0f} s"])
+            elif r.get("build_cold_s") is not None:
+                parts += anchored("ship-core-cold", [f"{r['build_cold_s']:.0f} s"])
+            continue
+        if r.get("build_cold_s") is not None:
+            parts += anchored(f"ship-{key}-cold", [f"{r['build_cold_s']:.0f} s"])
+            parts += anchored(f"ship-{key}-inc", [f"{r['build_incremental_s']:.0f} s"])
+        parts += anchored(f"ship-{key}-import", [f"{r['import_ms']:.1f} ms"])
+        parts += anchored(
+            f"ship-{key}-wheel", [f"{report.size(r['wheel_bytes'])} ({r['wheel_tags'] or 'no wheel'})"]
+        )
+    return parts
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--results", type=Path, default=RESULTS)
@@ -166,6 +194,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         data = json.loads(args.results.read_text(encoding="utf-8"))
         text = render(data)
+        if args.results == RESULTS and SHIP.is_file():
+            text += "\n".join(ship_parts(json.loads(SHIP.read_text(encoding="utf-8"))))
     except (OSError, ValueError) as exc:
         print(
             f"docs/figures.py: cannot read {args.results}: {exc} (`just bench`, then `just docs-bench`)",

@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Any, NoReturn
 
-from factlab.bench.scenarios import MODES, SCENARIOS, plan
+from factlab.bench.scenarios import DEFAULT_SCENARIOS, MODES, OPT_IN, SCENARIOS, plan
 
 __all__ = ["main", "plan"]
 FORMAT = "factlab-bench/2"
@@ -36,6 +36,7 @@ MACHINE = ("cpu_model_name", "cpu_count", "cpu_freq", "platform", "python_implem
            "python_compiler", "timer", "perf_version")  # fmt: skip
 PACKAGES = ("pyperf", "cffi", "Cython", "maturin", "gmpy2")
 FILES = ("results.json", "summary.md", "chart.png", "chart-detail.png")  # what the book takes from a run
+SHIP_FILES = ("ship.json", "chart-ship.png")  # and from a run of --scenario ship
 
 
 class BenchError(Exception):
@@ -75,7 +76,10 @@ def _parser() -> argparse.ArgumentParser:
     backends, scenarios = _names("backend", factlab.backend_names()), _names("scenario", list(SCENARIOS))
     p.add_argument("--backends", type=backends, metavar="A,B", help="default: every registered one built")
     p.add_argument("--scenario", "--scenarios", dest="scenarios", type=scenarios, metavar="X,Y",
-                   help=f"default: all of {', '.join(SCENARIOS)}")  # fmt: skip
+                   help=f"default: {', '.join(DEFAULT_SCENARIOS)}; also: {', '.join(OPT_IN)} (build, "
+                   "ship and import costs: builds every backend from a copy of the sources, about 8 "
+                   "minutes on two cores, so only when named; with --quick, incremental builds only, "
+                   "about 3 minutes: CI's variant)")  # fmt: skip
     p.add_argument("--out", type=Path, metavar="DIR", help="where runs go (default: target/bench)")
     p.add_argument("--compare", metavar="RUN", help="then compare with RUN (pyperf compare_to): a run's "
                    "directory or a file in it, 'latest', or 'previous' (the last complete run)")  # fmt: skip
@@ -153,7 +157,9 @@ def load_run(run: Path) -> dict[str, Any]:
                 raise BenchError(f"{where}: 'n' must be a whole number >= 0, not {r['n']!r}")
             if r.get("status") not in ("ok", "skipped", "failed", "wrong"):
                 raise BenchError(f"{where}: 'status' must be ok, skipped, failed or wrong")
-            if r["status"] == "ok" and not (_number(r.get("mean"), True) and _number(r.get("stdev"), False)):
+            timed = "name" in r  # a pyperf benchmark's row (ship's rows are measured outside pyperf)
+            ok = _number(r.get("mean"), True) and _number(r.get("stdev"), False)
+            if r["status"] == "ok" and timed and not ok:
                 raise BenchError(
                     f"{where}: 'mean' must be seconds > 0 and 'stdev' >= 0, not {r.get('mean')!r}"
                 )
@@ -208,12 +214,19 @@ def publish(run: Path, root: Path | None) -> int:
     if root is None:
         raise BenchError("not inside the factlab repository: no book to publish into")
     figures = root / "docs" / "figures.py"
+    shipped = [name for name in SHIP_FILES if (run / name).is_file()]
+    if set(data["scenarios"]) == {"ship"}:  # a run of --scenario ship alone: its own files only
+        for name in shipped:
+            shutil.copyfile(run / name, root / "docs" / "src" / "bench" / name)
+        subprocess.run([sys.executable, str(figures)], check=True)
+        print(f"{run.name} (ship, {data['mode']} mode) copied into docs/src/bench: commit it")
+        return 0
     with tempfile.TemporaryDirectory() as tmp:
         cmd = [sys.executable, str(figures), "--results", str(run / "results.json"), "--out", f"{tmp}/f.md"]
         check = subprocess.run(cmd, capture_output=True, text=True)
     if check.returncode:
         raise BenchError(f"the book cannot show {run.name}: {check.stderr.strip().splitlines()[-1]}")
-    for name in FILES:
+    for name in (*FILES, *shipped):
         shutil.copyfile(run / name, root / "docs" / "src" / "bench" / name)
     subprocess.run([sys.executable, str(figures)], check=True)
     print(f"{run.name} ({data['mode']} mode, {data['created']}) copied into docs/src/bench: commit it")
@@ -234,7 +247,7 @@ def _main(argv: list[str] | None) -> int:
     args = _parser().parse_args(argv)
     console = Console() if sys.stdout.isatty() else Console(width=150)
     mode = "quick" if args.quick else "rigorous" if args.rigorous else "default"
-    scenarios = args.scenarios or list(SCENARIOS)
+    scenarios = args.scenarios or DEFAULT_SCENARIOS
     if args.plan:
         print("\n".join(plan(args.backends, scenarios, mode)))
         return 0
@@ -349,7 +362,7 @@ def _run(
         "machine": {k: v for k, v in (suite.get_metadata() if suite else {}).items() if k in MACHINE} | extra,
         "scenarios": rows,
     }  # fmt: skip
-    data["targets"] = targets.evaluate(data)
+    data["targets"] = targets.evaluate(data) if todo else []  # a run of ship alone judges no speed
     (run / "results.json").write_text(json.dumps(data, indent=1) + "\n")
     (run / "summary.md").write_text(report.summary_markdown(data))
     chart.draw(data, run)

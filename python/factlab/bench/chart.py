@@ -84,6 +84,28 @@ def _detail(ax: Any, res: Results) -> None:
     ax.legend(fontsize=11, ncol=2, frameon=False)
 
 
+def _ship(fig: Any, res: Results) -> None:
+    """Three panels side by side, one bar pair per backend: build seconds, shipped MB, import ms."""
+    rows = [r for r in res.rows("ship") if r["status"] == "ok"]
+    axes = fig.subplots(1, 3, sharey=True)
+    panels = (
+        ("build (s)", "build_cold_s", "cold", "build_incremental_s", "incremental", 1.0),
+        ("artifact (MB)", "artifact_bytes", "as built", "stripped_bytes", "stripped", 1e-6),
+        ("import (ms)", "import_module_ms", "module alone", "import_ms", "via factlab.load", 1.0),
+    )
+    ys = range(len(rows))
+    for ax, (title, k1, l1, k2, l2, scale) in zip(axes, panels, strict=True):
+        for dy, key, label, color in ((-0.2, k1, l1, DARK), (0.2, k2, l2, LIGHT)):
+            values = [(r.get(key) or 0) * scale for r in rows]
+            ax.barh([y + dy for y in ys], values, height=0.4, color=color, label=label)
+        ax.set_title(title, loc="left", fontsize=15)
+        ax.grid(axis="x", alpha=0.3)
+        ax.spines[["top", "right"]].set_visible(False)
+        ax.legend(fontsize=11, frameon=False, loc="lower right")
+    axes[0].set_yticks(list(ys), [r["backend"] for r in rows], fontsize=12)
+    axes[0].invert_yaxis()
+
+
 def draw(data: dict[str, Any], run: Path) -> None:
     """chart.png and chart-detail.png in ``run`` (a scenario that did not run leaves its panel empty)."""
     import matplotlib
@@ -110,4 +132,14 @@ def draw(data: dict[str, Any], run: Path) -> None:
         _stamp(fig, data)
         fig.tight_layout(rect=(0, 0.03, 1, 1))
         fig.savefig(run / name, dpi=120)
+        plt.close(fig)
+    if res.rows("ship"):
+        fig = plt.figure(figsize=(16, 9))
+        _ship(fig, res)
+        fig.suptitle(
+            "What it costs to build, ship and import (lower is cheaper)", x=0.01, ha="left", fontsize=20
+        )
+        _stamp(fig, data)
+        fig.tight_layout(rect=(0, 0.03, 1, 1))
+        fig.savefig(run / "chart-ship.png", dpi=120)
         plt.close(fig)

@@ -215,6 +215,69 @@ def threads_table(res: Results) -> Table:
     return t
 
 
+def size(n: int | None) -> str:
+    """Bytes in the unit a reader takes in at once: 1.31 kB, 2.46 MB (powers of 1000)."""
+    if n is None:
+        return "—"
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= scale:
+            return f"{n / scale:.3g} {unit}"
+    return f"{n} B"
+
+
+def ship_table(res: Results) -> Table:
+    """Build, ship and import costs: one row per backend, the shared dependencies first."""
+    t = Table(
+        TITLES["ship"],
+        ["backend", "needs to build", "needs to run", "wheel tags", "build: cold", "incremental",
+         "artifact", "stripped", "wheel", "import alone", "import via load", "first call",
+         "lines: code / comment / blank"],
+        left=4,
+    )  # fmt: skip
+
+    def secs(v: float | None) -> str:
+        return "—" if v is None else f"{v:.1f} s"
+
+    for r in res.rows("ship"):
+        if r["status"] != "ok":
+            t.problem(r["backend"], r)
+            continue
+        lines = r.get("binding_lines")
+        art = size(r.get("artifact_bytes")) + (
+            f" (+ opens {size(r['opens_bytes'])})" if r.get("opens") else ""
+        )
+        if r.get("static_bytes"):
+            art += f"; .a {size(r['static_bytes'])}"
+        stripped = size(r.get("stripped_bytes"))
+        if r.get("static_stripped_bytes"):
+            stripped += f"; .a {size(r['static_stripped_bytes'])}"
+        ms = "—" if r.get("import_ms") is None else f"{r['import_ms']:.1f} ms"
+        t.rows.append([
+            r["backend"], ", ".join(r.get("needs_build") or []) or ("—" if r.get("shared") else "nothing"),
+            ", ".join(r.get("needs_run") or []) or "—", r.get("wheel_tags") or "—",
+            secs(r.get("build_cold_s")), secs(r.get("build_incremental_s")), art, stripped,
+            size(r.get("wheel_bytes")),
+            "—" if r.get("import_module_ms") is None else f"{r['import_module_ms']:.1f} ms", ms,
+            "—" if r.get("first_call_us") is None else f"{r['first_call_us']:.1f} µs",
+            "—" if not lines else f"{lines['code']} / {lines['comment']} / {lines['blank']}",
+        ])  # fmt: skip
+    t.notes.append(
+        "Builds: `pip wheel --no-deps --no-build-isolation` of each project in a copy of the sources. "
+        "Cold: from a state where only the shared rows are built (each reported once); incremental: after "
+        "a one-line change to the kernel, the backend's chain (the C ABI library first, for the backends "
+        "over it). A backend without a project of its own builds nothing cold (0 s): its artifact is the "
+        "shared library."
+    )
+    t.notes.append(
+        "Artifact: the installed file its calls go through, as `just setup` built it; stripped: after "
+        "`strip` (`--strip-debug` for the static library). Needs to run: Python distributions its "
+        "import loads, then `ldd`. Imports: a fresh interpreter each, median of the runs (module alone: "
+        "the compiled module or the backend's module; via load: `factlab.load(name)`); "
+        "first call: `factorial(25)`."
+    )
+    return t
+
+
 GIL_SHARE_THRESHOLD = 0.05  # a held GIL gives exactly 0; a released one > 0.1 even on a busy machine
 
 
@@ -255,6 +318,7 @@ TABLES = {
     "sweep": sweep_table,
     "big": big_table,
     "threads": threads_table,
+    "ship": ship_table,
 }
 
 
@@ -313,5 +377,6 @@ def summary_markdown(data: dict[str, Any]) -> str:
         "",
         "![per-call time across n](chart-detail.png)",
         "",
+        *(["![build, ship and import costs](chart-ship.png)", ""] if data["scenarios"].get("ship") else []),
     ]
     return "\n".join(out + [to_markdown(t) for t in tables(data)]).rstrip() + "\n"

@@ -128,24 +128,43 @@ def threads(c: Context) -> Iterator[Entry]:
             yield c.entry("threads", b, c.mode.threads_n, threads=k)
 
 
+def ship(c: Context) -> Iterator[Entry]:
+    """Build, ship and import costs (factlab.bench.ship): measured outside pyperf, no pyperf benchmark."""
+    return iter(())
+
+
 SCENARIOS: dict[str, Callable[[Context], Iterator[Entry]]] = {
     "article": article,
     "crossing": crossing,
     "sweep": sweep,
     "big": big,
     "threads": threads,
+    "ship": ship,
 }
+# Named with --scenario only: ship builds every backend from scratch (minutes of cold builds on two
+# cores, more than a default run's timing), and `--quick --scenario ship` is CI's variant.
+OPT_IN = ("ship",)
+DEFAULT_SCENARIOS = [s for s in SCENARIOS if s not in OPT_IN]
 TITLES = {
     "article": "The seed article's loop: factorial(25), 1,000,000 calls",
     "crossing": "The bare crossing: crossing(25), no checks, no big int",
     "sweep": "Per-call time across n",
     "big": "Big n: where the kernel's algorithm matters, not the binding",
     "threads": "Threads: two factorials at once, does the binding release the GIL?",
+    "ship": "What it costs to build, ship and import",
 }
+
+
 # A scenario that measures outside pyperf's timing loops (sizes, build times: issue 15) yields no
 # Entry and registers here a function from (run directory, context) to its result rows; its table
 # goes in factlab.bench.report.TABLES, like every scenario's.
-OTHER_ROWS: dict[str, Callable[[Path, Context], list[dict[str, object]]]] = {}
+def _ship_rows(run: Path, context: Context) -> list[dict[str, object]]:
+    from factlab.bench.ship import rows
+
+    return rows(run, context)
+
+
+OTHER_ROWS: dict[str, Callable[[Path, Context], list[dict[str, object]]]] = {"ship": _ship_rows}
 
 
 def has_gmpy2() -> bool:
@@ -184,4 +203,4 @@ def plan(
     benchmark estimated slower than the mode allows (it says so in its tables).
     """
     modules, _ = load(backends)
-    return [e.name for e in entries(MODES[mode], modules, scenarios or list(SCENARIOS), has_gmpy2())]
+    return [e.name for e in entries(MODES[mode], modules, scenarios or DEFAULT_SCENARIOS, has_gmpy2())]
