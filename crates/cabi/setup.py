@@ -39,10 +39,15 @@ def cargo(*args: str) -> str:
 class BuildWithCargo(build_py):
     def run(self) -> None:
         super().run()
-        # One `cargo rustc` builds every crate type of the library (cdylib,
-        # staticlib, rlib) and makes rustc print the static link flags:
+        # One `cargo rustc` builds the two libraries the package ships and makes
+        # rustc print the static link flags:
         #   note: native-static-libs: -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
-        out = cargo("rustc", "--release", "--locked", "--lib", "--", "--print", "native-static-libs")
+        # No rlib (Cargo.toml lists it for the Rust tests): an rlib cannot be
+        # link-time optimised, so with it cargo would neither apply the release
+        # profile's LTO here nor reuse the malachite that maturin compiled for
+        # the other crates (it would build a second one, with other flags).
+        out = cargo("rustc", "--release", "--locked", "--lib", "--crate-type", "cdylib",
+                    "--crate-type", "staticlib", "--", "--print", "native-static-libs")
         flags = [line.split("native-static-libs:", 1)[1].strip() for line in out.splitlines()
                  if "native-static-libs:" in line]
         if not flags:
