@@ -8,6 +8,8 @@ python := env_var_or_default("FACTLAB_PYTHON", "python3")
 # The virtualenv every recipe uses (`just venv=DIR ...` for another one).
 venv := justfile_directory() / ".venv"
 py := venv / "bin/python"
+# `python` as your shell finds it, not the venv's own python3 (which the PATH below puts first).
+outer := "env PATH=" + quote(env_var("PATH"))
 # The venv's tools (maturin, cython, ...) first: the build back-ends call them by name.
 export PATH := venv / "bin" + ":" + env_var("PATH")
 # pip's quiet mode for the pinned requirements only; builds print their progress.
@@ -20,14 +22,19 @@ mdbook := justfile_directory() / "target/tools/bin/mdbook"
 default:
     @just --list
 
+# Is this machine ready? Each prerequisite found or missing, with the command that fixes it.
+doctor:
+    @command -v python3 >/dev/null || { echo "MISSING  python3: install Python 3.10 or newer" >&2; exit 1; }
+    @{{outer}} python3 python/tools/doctor.py --python "{{python}}" --venv "{{venv}}"
+
 # Make .venv (again if `python` changed) and build + install every backend into it with pip.
 setup:
-    @{{python}} -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null || \
+    @{{outer}} {{python}} -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null || \
         { echo "just setup: '{{python}}' is not a Python >= 3.10 (try: just python=python3.12 setup)" >&2; exit 1; }
-    @want="$({{python}} -c 'import sys; print(sys.version)')"; \
+    @want="$({{outer}} {{python}} -c 'import sys; print(sys.version)')"; \
         have="$({{py}} -c 'import sys; print(sys.version)' 2>/dev/null || true)"; \
         if [ "$want" != "$have" ]; then echo "just setup: new virtualenv {{venv}} ({{python}})"; \
-            rm -rf "{{venv}}"; {{python}} -m venv "{{venv}}"; fi
+            rm -rf "{{venv}}"; {{outer}} {{python}} -m venv "{{venv}}"; fi
     {{pip}} install --quiet -r requirements.txt
     @# factlab itself, editable (python/factlab is what runs), and the C ABI library the FFI builds link.
     {{pip}} install --no-build-isolation --no-deps --editable ./python ./crates/cabi
@@ -57,6 +64,10 @@ fmt: setup
     cargo fmt --all
     {{py}} -m ruff format python tests docs
     {{py}} -m ruff check --fix python tests docs
+
+# Build target/wheelhouse: every project's wheel (manylinux, auditwheel-checked) for installs with no toolchain.
+wheels: setup
+    {{py}} python/tools/wheels.py
 
 # Time every backend (the seed article's experiment and more); args go to `python -m factlab bench`.
 bench *ARGS: setup

@@ -19,7 +19,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from setuptools import setup
+from setuptools import Distribution, setup
 from setuptools.command.build_py import build_py
 from setuptools.command.bdist_wheel import bdist_wheel
 
@@ -63,15 +63,19 @@ class BuildWithCargo(build_py):
         (package / "native-static-libs").write_text(flags[-1] + "\n", encoding="utf-8")
 
 
+class BinaryDistribution(Distribution):
+    """Native code inside, though no setuptools extension: the package goes to platlib
+    (where auditwheel looks for the libraries it checks), and the wheel gets a platform tag."""
+
+    def has_ext_modules(self) -> bool:
+        return True
+
+
 class PlatformWheel(bdist_wheel):
     """A wheel for one platform, any Python: the library has no Python in it."""
-
-    def finalize_options(self) -> None:
-        super().finalize_options()
-        self.root_is_pure = False
 
     def get_tag(self) -> tuple[str, str, str]:
         return "py3", "none", super().get_tag()[2]
 
 
-setup(cmdclass={"build_py": BuildWithCargo, "bdist_wheel": PlatformWheel})
+setup(distclass=BinaryDistribution, cmdclass={"build_py": BuildWithCargo, "bdist_wheel": PlatformWheel})
