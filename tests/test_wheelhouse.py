@@ -71,6 +71,9 @@ def test_offline_install_without_toolchains_passes_the_contract(tmp_path: Path) 
     assert len(built) == len(["factlab", "factlab-cabi", *factlab.build_projects()]), (built, listing)
     assert all(line.split()[1] == "ok" for line in listing.splitlines() if line.strip()), listing
 
+    # The benchmark's libraries came along (`python -m factlab bench` runs from the wheelhouse too).
+    run([python, "-c", "import gmpy2, matplotlib, pyperf, rich"], env)
+
     report = run(
         [python, "-m", "pytest", "tests/test_contract.py", "-p", "no:cacheprovider", "-q", "--no-header"],
         env,

