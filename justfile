@@ -108,7 +108,7 @@ exercises-check: setup
 
 # Remove what the build made (.venv, target/, build dirs); keeps bench results and saved exercises.
 clean:
-    rm -rf "{{venv}}" .hypothesis .pytest_cache .ruff_cache
+    rm -rf "{{venv}}" .hypothesis .pytest_cache .ruff_cache .mypy_cache
     @# The setuptools build dirs and egg-info of the PEP 517 projects, and every __pycache__.
     find crates python docs tests \( -name build -o -name '*.egg-info' -o -name __pycache__ \) \
         -prune -exec rm -rf {} +

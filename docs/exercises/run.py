@@ -232,6 +232,8 @@ def reset(name: str) -> int:
         print(f"exercise-reset: {_shown(start)} is already as committed; nothing to do.")
         return 0
     saved = TARGET / "exercises" / name / "saved" / time.strftime("start-%Y%m%d-%H%M%S")
+    while saved.exists():  # two resets within a second
+        saved = saved.with_name(saved.name + "+")
     shutil.copytree(start, saved, ignore=shutil.ignore_patterns("__pycache__", "target"))
     for args in (("checkout", "HEAD", "--"), ("clean", "--force", "-d", "--quiet", "--")):
         done = _git(*args, f"docs/exercises/{name}/start")
