@@ -69,7 +69,7 @@ fmt: setup
 wheels: setup
     {{py}} python/tools/wheels.py
 
-# Time every backend (the seed article's experiment and more); args go to `python -m factlab bench`.
+# Time every backend with pyperf into target/bench/runs/ (latest: the last complete run); `just bench --help`.
 bench *ARGS: setup
     {{py}} -m factlab bench {{ARGS}}
 
@@ -132,10 +132,9 @@ docs-serve: _mdbook
     python3 docs/figures.py
     {{mdbook}} serve docs
 
-# Copy the latest `just bench` results (target/bench) into the book; commit them with the code they measured.
-docs-bench:
-    cp target/bench/results.json target/bench/summary.md target/bench/chart.png docs/src/bench/
-    python3 docs/figures.py
+# Copy a complete full `just bench` run (default: the latest) into the book; refuses a quick or partial one.
+docs-bench RUN="latest":
+    {{python}} -m factlab bench --publish {{RUN}}
 
 # mdBook, pinned, in target/tools: your own mdbook if it is that version, else built there by cargo.
 _mdbook:

@@ -5,7 +5,7 @@
 # (tests/test_declarations.py compares them with the header, parsed by cffi);
 # the C compiler then checks the generated calls against the real header.
 
-from libc.stdint cimport int32_t, uint64_t
+from libc.stdint cimport int32_t, uint8_t, uint64_t
 
 # ANCHOR: extern
 cdef extern from "factlab.h":
@@ -14,11 +14,14 @@ cdef extern from "factlab.h":
         FACTLAB_OK
         FACTLAB_TOO_LARGE
         FACTLAB_PANIC
+        FACTLAB_NO_MEMORY
         FACTLAB_NULL_POINTER
         FACTLAB_MAX_U64_N
         FACTLAB_MAX_U128_N
         FACTLAB_MAX_N
         FACTLAB_EXPENSIVE_N
+        FACTLAB_BUFFER_TOO_SMALL
+        FACTLAB_MAX_SMALL_N
 
     ctypedef struct FactlabU128:
         uint64_t lo
@@ -28,6 +31,9 @@ cdef extern from "factlab.h":
         uint64_t *limbs
         size_t len
 
+    ctypedef struct FactlabSmall:
+        uint64_t limbs[16]
+
     # `nogil`: these functions never touch Python objects, so they may be
     # called with the GIL released.
     uint64_t factlab_factorial_u64(uint64_t n) nogil
@@ -35,4 +41,7 @@ cdef extern from "factlab.h":
     int32_t factlab_factorial(uint64_t n, FactlabBig *out) nogil
     int32_t factlab_debug_panic(FactlabBig *out) nogil
     void factlab_big_free(FactlabBig *big) nogil
+    size_t factlab_factorial_bound(uint64_t n) nogil
+    int32_t factlab_factorial_fill(uint64_t n, uint8_t *buf, size_t cap) nogil
+    FactlabSmall factlab_factorial_small(uint64_t n) nogil
 # ANCHOR_END: extern

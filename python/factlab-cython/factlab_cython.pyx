@@ -15,7 +15,7 @@ statically (``libfactlab_cabi.a``, see setup.py).
 from cpython.long cimport PyLong_AsLongAndOverflow
 from cpython.number cimport PyNumber_Index
 from libc.limits cimport LONG_MAX
-from libc.stdint cimport int32_t, uint64_t
+from libc.stdint cimport int32_t, uint8_t, uint64_t
 
 # The C ABI's declarations are in cfactlab.pxd.
 from cfactlab cimport (
@@ -23,6 +23,7 @@ from cfactlab cimport (
     FACTLAB_MAX_N,
     FACTLAB_MAX_U64_N,
     FACTLAB_MAX_U128_N,
+    FACTLAB_NO_MEMORY,
     FACTLAB_OK,
     FACTLAB_PANIC,
     FACTLAB_TOO_LARGE,
@@ -118,6 +119,10 @@ cdef int _raise_for(int32_t status, uint64_t n) except -1:
     if status == FACTLAB_TOO_LARGE:
         raise OverflowError(
             f"factorial() argument should not exceed {FACTLAB_MAX_N} (factlab's bound), got {n}"
+        )
+    if status == FACTLAB_NO_MEMORY:
+        raise MemoryError(
+            f"factorial({n}) would not fit in the memory this process has left (FACTLAB_NO_MEMORY)"
         )
     if status == FACTLAB_PANIC:
         raise RuntimeError(

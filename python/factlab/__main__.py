@@ -3,24 +3,33 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 
 from factlab._registry import BackendNotBuilt, build_projects, load, specs
 
 
 def cmd_list() -> int:
-    """Print every backend and whether it loads; exit 1 if one does not."""
-    width = max(len(s.name) for s in specs())
+    """Print every backend and whether it loads; exit 1 if one does not.
+
+    Every backend gets its line, whatever the others do: a backend that is
+    not built, broken, or crashes in an unforeseen way is reported, not
+    allowed to end the listing.
+    """
+    entries = specs()
+    width = max(len(s.name) for s in entries)
     failed = 0
-    for entry in specs():
+    for entry in entries:
         try:
             backend = load(entry.name)
             value = backend.factorial(25)
-            status = "ok" if value == 15511210043330985984000000 else f"WRONG: 25! gave {value}"
+            status = "ok" if value == math.factorial(25) else f"WRONG: 25! gave {value}"
         except BackendNotBuilt as exc:
             status = f"not built: {exc}"
+        except Exception as exc:
+            status = f"BROKEN: {type(exc).__name__}: {exc}"
         failed += status != "ok"
-        print(f"{entry.name:<{width}}  {status:<4}  {entry.summary}")
+        print(f"{entry.name:<{width}}  {status:<4}  {entry.summary}", flush=True)
     return 1 if failed else 0
 
 
@@ -33,6 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("args", nargs=argparse.REMAINDER)
     args, rest = parser.parse_known_args(argv)
     if args.command == "list":
+        if rest:
+            parser.error(f"unrecognized arguments: {' '.join(rest)}")
         return cmd_list()
     if args.command == "projects":
         print("\n".join(build_projects()))

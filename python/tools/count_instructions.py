@@ -59,26 +59,35 @@ def total_instructions(name: str, attr: str, n: int, calls: int, workdir: Path) 
     return int(found.group(1))
 
 
+def loads(name: str) -> bool:
+    import factlab
+
+    try:
+        factlab.load(name)
+    except factlab.BackendNotBuilt:
+        return False
+    return True
+
+
 def main(argv: list[str] | None = None) -> int:
     import factlab
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("backends", nargs="*", help="default: math, pyo3, capi, cython")
+    parser.add_argument("backends", nargs="*", help="default: every registered backend that loads")
     parser.add_argument("--n", type=int, default=20, help="the argument of every call (default 20)")
     parser.add_argument("--calls", type=int, default=200_000, help="K, the calls of the shorter run")
     args = parser.parse_args(argv)
     if shutil.which("valgrind") is None:
         raise SystemExit("valgrind is not installed (Debian: apt-get install valgrind)")
-    names = args.backends or ["math", "pyo3", "capi", "cython"]
-    for name in names:
-        factlab.spec(name)  # KeyError naming the known backends
+    for name in args.backends:
+        if name not in factlab.backend_names():
+            raise SystemExit(f"unknown backend {name!r}; known: {', '.join(factlab.backend_names())}")
+    names = args.backends or [s.name for s in factlab.specs() if loads(s.name)]
     print(f"instructions per call of f({args.n}), the loop included (callgrind, K = {args.calls:,})")
     with tempfile.TemporaryDirectory() as tmp:
         for name in names:
-            attrs = ["factorial"] + (["crossing"] if hasattr(factlab.load(name), "crossing") else [])
-            for attr in attrs:
-                if name == "math" and attr == "crossing":
-                    continue  # math's crossing is math.factorial itself
+            # A native backend's bare crossing too (math's crossing is math.factorial itself).
+            for attr in ["factorial"] + (["crossing"] if factlab.spec(name).native else []):
                 k = args.calls
                 one = total_instructions(name, attr, args.n, k, Path(tmp))
                 two = total_instructions(name, attr, args.n, 2 * k, Path(tmp))

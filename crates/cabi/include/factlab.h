@@ -30,6 +30,15 @@
 #define FACTLAB_NULL_POINTER 3
 
 /**
+ * Status: `n!` would not fit in the memory this process has left (its
+ * address-space or data rlimit, its cgroup's memory limit, the machine's
+ * available memory); refused before anything was allocated, `*out` is
+ * `{NULL, 0}`, and the process goes on. (An allocation failure inside the
+ * library would abort the process: the library checks first instead.)
+ */
+#define FACTLAB_NO_MEMORY 4
+
+/**
  * The largest `n` that `factlab_factorial_u64` answers (20! < 2^64).
  */
 #define FACTLAB_MAX_U64_N 20
@@ -49,6 +58,18 @@
  * its locks (Python's GIL) around the call; below it, don't bother.
  */
 #define FACTLAB_EXPENSIVE_N 1000
+
+/**
+ * Status: `cap` is smaller than `factlab_factorial_bound(n)`; nothing was
+ * computed and nothing was written.
+ */
+#define FACTLAB_BUFFER_TOO_SMALL 5
+
+/**
+ * The largest `n` that `factlab_factorial_small` answers
+ * (170! < 2^1024 <= 171!, the largest factorial a C `double` holds too).
+ */
+#define FACTLAB_MAX_SMALL_N 170
 
 /**
  * An unsigned 128-bit integer as two 64-bit words (C has no portable
@@ -86,6 +107,18 @@ typedef struct FactlabBig {
 } FactlabBig;
 
 /**
+ * Up to 1024 bits as sixteen little-endian 64-bit limbs (`limbs[0]` least
+ * significant, unused high limbs zero). Returned by value: the caller's
+ * stack (or its FFI's temporary) holds it; nothing to free.
+ */
+typedef struct FactlabSmall {
+  /**
+   * The limbs, least significant first.
+   */
+  uint64_t limbs[16];
+} FactlabSmall;
+
+/**
  * `n!` if `n <= 20`, else 0 (0 is never a factorial). No other check and
  * nothing to free: the bare crossing that benchmarks time.
  */
@@ -101,8 +134,9 @@ struct FactlabU128 factlab_factorial_u128(uint64_t n);
  *
  * Returns `FACTLAB_OK`, and then the CALLER owns `out->limbs` and must
  * release them with `factlab_big_free(out)`. On any other status
- * (`FACTLAB_TOO_LARGE`, `FACTLAB_PANIC`) `*out` is `{NULL, 0}` and nothing was
- * allocated; `FACTLAB_NULL_POINTER` when `out` is NULL.
+ * (`FACTLAB_TOO_LARGE`, `FACTLAB_NO_MEMORY`, `FACTLAB_PANIC`) `*out` is
+ * `{NULL, 0}` and nothing was allocated; `FACTLAB_NULL_POINTER` when `out`
+ * is NULL.
  *
  * `*out` is overwritten, not freed: free a previous result first.
  * Takes seconds for the largest `n`; it holds no lock of its own, so it may
@@ -138,5 +172,46 @@ int32_t factlab_debug_panic(struct FactlabBig *out);
  * was freed through another pointer).
  */
 void factlab_big_free(struct FactlabBig *big);
+
+/**
+ * A number of bytes that always holds `n!` as `factlab_factorial_fill`
+ * writes it: a multiple of 8, at least 8, at most a few percent more than
+ * the exact size (the whole bound for `n <= 1`: 8 bytes). 0 when
+ * `n > FACTLAB_MAX_N` (the fill will refuse that n with `FACTLAB_TOO_LARGE`).
+ *
+ * Why it is a bound: a product of a `p`-bit and a `q`-bit number has at most
+ * `p + q` bits, so `n!` has at most `bits(1) + bits(2) + ... + bits(n)` bits,
+ * which is `L * (n + 1) - (2^L - 1)` with `L = bits(n)`. Nothing to compute
+ * but that: the caller may call it for every `n`.
+ */
+size_t factlab_factorial_bound(uint64_t n);
+
+/**
+ * Computes `n!` into the CALLER's buffer: its little-endian bytes in
+ * `buf[0 ..)`, then zeros up to `buf[cap - 1]`, so that the whole buffer
+ * reads as the number.
+ *
+ * Ownership: the CALLER allocates `buf` (with any allocator: a Python
+ * `bytearray`, the stack, `malloc`) and frees it; the library writes into it
+ * during the call only and keeps no pointer to it. Nothing to give back.
+ *
+ * Returns `FACTLAB_OK`; `FACTLAB_BUFFER_TOO_SMALL` when
+ * `cap < factlab_factorial_bound(n)`; `FACTLAB_TOO_LARGE` or
+ * `FACTLAB_PANIC` as `factlab_factorial` does; `FACTLAB_NULL_POINTER` when
+ * `buf` is NULL. On any status but `FACTLAB_OK`, `buf` is untouched.
+ *
+ * # Safety
+ *
+ * `buf` is NULL or valid for writes of `cap` bytes, and nothing else
+ * (another thread) reads or writes them during the call.
+ */
+int32_t factlab_factorial_fill(uint64_t n, uint8_t *buf, size_t cap);
+
+/**
+ * `n!` if `n <= FACTLAB_MAX_SMALL_N`, else all zeros (0 is never a
+ * factorial; a caught panic gives zeros too). Returned by value: nothing to
+ * free; on a little-endian machine its 128 bytes are the number's.
+ */
+struct FactlabSmall factlab_factorial_small(uint64_t n);
 
 #endif  /* FACTLAB_H */

@@ -1,8 +1,8 @@
 //! # factlab-cabi: the kernel behind a plain C ABI
 //!
 //! Python's foreign-function interfaces (ctypes, cffi) and Cython do not speak
-//! Rust: they speak C. This crate puts [`factlab_core`] behind five C
-//! functions, two structs and a few `#define`s, and cbindgen writes the C
+//! Rust: they speak C. This crate puts [`factlab_core`] behind eight C
+//! functions, three structs and a few `#define`s, and cbindgen writes the C
 //! header from this very file (`include/factlab.h`, and
 //! `include/factlab_cdef.h` for cffi's `cdef`; `just header` regenerates both,
 //! `cargo test` fails when they are stale).
@@ -21,7 +21,10 @@
 //! 3. **Whoever allocates, frees.** A big result is a buffer that Rust's
 //!    allocator made. The caller must give it back to Rust
 //!    ([`factlab_big_free`]), never to C's `free()`: the two allocators need
-//!    not be the same.
+//!    not be the same. Or the caller allocates, and there is nothing to give
+//!    back: [`factlab_factorial_bound`] says how many bytes `n!` may take,
+//!    [`factlab_factorial_fill`] writes it into the caller's buffer (the
+//!    book's "Who allocates?" compares the two).
 //!
 //! ```c
 //! FactlabBig big;
@@ -51,6 +54,12 @@ pub const FACTLAB_TOO_LARGE: i32 = 1;
 pub const FACTLAB_PANIC: i32 = 2;
 /// Status: the `out` pointer was NULL; nothing was computed.
 pub const FACTLAB_NULL_POINTER: i32 = 3;
+/// Status: `n!` would not fit in the memory this process has left (its
+/// address-space or data rlimit, its cgroup's memory limit, the machine's
+/// available memory); refused before anything was allocated, `*out` is
+/// `{NULL, 0}`, and the process goes on. (An allocation failure inside the
+/// library would abort the process: the library checks first instead.)
+pub const FACTLAB_NO_MEMORY: i32 = 4;
 /// The largest `n` that `factlab_factorial_u64` answers (20! < 2^64).
 pub const FACTLAB_MAX_U64_N: u64 = 20;
 /// The largest `n` that `factlab_factorial_u128` answers (34! < 2^128).
@@ -152,8 +161,9 @@ pub extern "C" fn factlab_factorial_u128(n: u64) -> FactlabU128 {
 ///
 /// Returns `FACTLAB_OK`, and then the CALLER owns `out->limbs` and must
 /// release them with `factlab_big_free(out)`. On any other status
-/// (`FACTLAB_TOO_LARGE`, `FACTLAB_PANIC`) `*out` is `{NULL, 0}` and nothing was
-/// allocated; `FACTLAB_NULL_POINTER` when `out` is NULL.
+/// (`FACTLAB_TOO_LARGE`, `FACTLAB_NO_MEMORY`, `FACTLAB_PANIC`) `*out` is
+/// `{NULL, 0}` and nothing was allocated; `FACTLAB_NULL_POINTER` when `out`
+/// is NULL.
 ///
 /// `*out` is overwritten, not freed: free a previous result first.
 /// Takes seconds for the largest `n`; it holds no lock of its own, so it may
@@ -210,6 +220,127 @@ pub unsafe extern "C" fn factlab_big_free(big: *mut FactlabBig) {
 }
 // ANCHOR_END: free
 
+// --- the caller allocates: a size bound, then "fill this buffer" --------------
+
+// ANCHOR: caller-allocates
+/// Status: `cap` is smaller than `factlab_factorial_bound(n)`; nothing was
+/// computed and nothing was written.
+pub const FACTLAB_BUFFER_TOO_SMALL: i32 = 5;
+
+/// A number of bytes that always holds `n!` as `factlab_factorial_fill`
+/// writes it: a multiple of 8, at least 8, at most a few percent more than
+/// the exact size (the whole bound for `n <= 1`: 8 bytes). 0 when
+/// `n > FACTLAB_MAX_N` (the fill will refuse that n with `FACTLAB_TOO_LARGE`).
+///
+/// Why it is a bound: a product of a `p`-bit and a `q`-bit number has at most
+/// `p + q` bits, so `n!` has at most `bits(1) + bits(2) + ... + bits(n)` bits,
+/// which is `L * (n + 1) - (2^L - 1)` with `L = bits(n)`. Nothing to compute
+/// but that: the caller may call it for every `n`.
+#[no_mangle]
+pub extern "C" fn factlab_factorial_bound(n: u64) -> usize {
+    if n > FACTLAB_MAX_N {
+        return 0;
+    }
+    let l = u64::from(u64::BITS - n.leading_zeros()); // bits(n); n <= 10^8: l <= 27
+    let bits = l * (n + 1) - ((1 << l) - 1);
+    let limbs = bits.div_ceil(64).max(1); // 0! = 1 needs one limb
+    usize::try_from(limbs * 8).unwrap_or(usize::MAX)
+}
+
+/// Computes `n!` into the CALLER's buffer: its little-endian bytes in
+/// `buf[0 ..)`, then zeros up to `buf[cap - 1]`, so that the whole buffer
+/// reads as the number.
+///
+/// Ownership: the CALLER allocates `buf` (with any allocator: a Python
+/// `bytearray`, the stack, `malloc`) and frees it; the library writes into it
+/// during the call only and keeps no pointer to it. Nothing to give back.
+///
+/// Returns `FACTLAB_OK`; `FACTLAB_BUFFER_TOO_SMALL` when
+/// `cap < factlab_factorial_bound(n)`; `FACTLAB_TOO_LARGE` or
+/// `FACTLAB_PANIC` as `factlab_factorial` does; `FACTLAB_NULL_POINTER` when
+/// `buf` is NULL. On any status but `FACTLAB_OK`, `buf` is untouched.
+///
+/// # Safety
+///
+/// `buf` is NULL or valid for writes of `cap` bytes, and nothing else
+/// (another thread) reads or writes them during the call.
+#[no_mangle]
+pub unsafe extern "C" fn factlab_factorial_fill(n: u64, buf: *mut u8, cap: usize) -> i32 {
+    if buf.is_null() {
+        return FACTLAB_NULL_POINTER;
+    }
+    if cap < factlab_factorial_bound(n) {
+        return FACTLAB_BUFFER_TOO_SMALL;
+    }
+    // The same boundary as factlab_factorial (panics caught, n checked); the
+    // limbs it hands out are copied into `buf`, then given back at once.
+    let mut big = FactlabBig::EMPTY;
+    // SAFETY: `big` is a valid FactlabBig.
+    let status = unsafe { boundary(&mut big, || factlab_core::factorial(n)) };
+    if status == FACTLAB_OK {
+        // SAFETY: OK means `big` holds `len` limbs that nobody freed; `buf`
+        // is valid for `cap` bytes (contract), and `cap >= bound(n) >= 8 *
+        // len`, so the two slices fit and cannot overlap (the library made
+        // one, the caller the other).
+        let (limbs, bytes) = unsafe {
+            (
+                std::slice::from_raw_parts(big.limbs, big.len),
+                std::slice::from_raw_parts_mut(buf, cap),
+            )
+        };
+        let (number, rest) = bytes.split_at_mut(limbs.len() * 8);
+        for (word, limb) in number.chunks_exact_mut(8).zip(limbs) {
+            word.copy_from_slice(&limb.to_le_bytes()); // a memcpy on little-endian machines
+        }
+        rest.fill(0);
+    }
+    // SAFETY: `big` is `{NULL, 0}` or what `boundary` filled.
+    unsafe { factlab_big_free(&mut big) };
+    status
+}
+// ANCHOR_END: caller-allocates
+
+// --- small results by value: nobody allocates -------------------------------
+
+// ANCHOR: by-value
+/// The largest `n` that `factlab_factorial_small` answers
+/// (170! < 2^1024 <= 171!, the largest factorial a C `double` holds too).
+pub const FACTLAB_MAX_SMALL_N: u64 = 170;
+
+/// Up to 1024 bits as sixteen little-endian 64-bit limbs (`limbs[0]` least
+/// significant, unused high limbs zero). Returned by value: the caller's
+/// stack (or its FFI's temporary) holds it; nothing to free.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FactlabSmall {
+    /// The limbs, least significant first.
+    pub limbs: [u64; 16],
+}
+
+/// `n!` if `n <= FACTLAB_MAX_SMALL_N`, else all zeros (0 is never a
+/// factorial; a caught panic gives zeros too). Returned by value: nothing to
+/// free; on a little-endian machine its 128 bytes are the number's.
+#[no_mangle]
+pub extern "C" fn factlab_factorial_small(n: u64) -> FactlabSmall {
+    let mut small = FactlabSmall { limbs: [0; 16] };
+    if n <= FACTLAB_MAX_SMALL_N {
+        // The same boundary as factlab_factorial; its limbs are copied out,
+        // then given back at once.
+        let mut big = FactlabBig::EMPTY;
+        // SAFETY: `big` is a valid FactlabBig.
+        if unsafe { boundary(&mut big, || factlab_core::factorial(n)) } == FACTLAB_OK {
+            // SAFETY: OK means `big` holds `len` limbs nobody freed; n <= 170
+            // means len <= 16 (170! < 2^1024).
+            let limbs = unsafe { std::slice::from_raw_parts(big.limbs, big.len) };
+            small.limbs[..limbs.len()].copy_from_slice(limbs);
+        }
+        // SAFETY: `big` is `{NULL, 0}` or what `boundary` filled.
+        unsafe { factlab_big_free(&mut big) };
+    }
+    small
+}
+// ANCHOR_END: by-value
+
 // ANCHOR: boundary
 /// The one boundary between C and the kernel: validates `out`, runs `compute`
 /// inside `catch_unwind`, and turns its outcome into a status code and `*out`.
@@ -229,6 +360,7 @@ unsafe fn boundary(
     let (status, big) = match catch_unwind(AssertUnwindSafe(compute)) {
         Ok(Ok(f)) => (FACTLAB_OK, FactlabBig::from_limbs(into_limbs(f))),
         Ok(Err(Error::TooLarge { .. })) => (FACTLAB_TOO_LARGE, FactlabBig::EMPTY),
+        Ok(Err(Error::NoMemory { .. })) => (FACTLAB_NO_MEMORY, FactlabBig::EMPTY),
         // The payload (the panic message) is dropped here, inside Rust.
         Err(_payload) => (FACTLAB_PANIC, FactlabBig::EMPTY),
     };
@@ -393,7 +525,87 @@ mod tests {
             FACTLAB_TOO_LARGE,
             FACTLAB_PANIC,
             FACTLAB_NULL_POINTER,
+            FACTLAB_NO_MEMORY,
         ];
-        assert_eq!(codes, [0, 1, 2, 3]);
+        assert_eq!(codes, [0, 1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn bound_holds_and_is_tight() {
+        for n in (0..=2000).chain([5000, 10_000, 100_000]) {
+            let exact = factlab_core::factorial(n)
+                .unwrap()
+                .le_bytes()
+                .len()
+                .div_ceil(8)
+                * 8;
+            let bound = factlab_factorial_bound(n);
+            assert!(bound >= exact, "n = {n}: bound {bound} < {exact}");
+            assert_eq!(bound % 8, 0);
+            // n = 1000: 8530 bits; the bound: 8987 (5% more)
+            assert!(
+                bound <= exact * 11 / 10 + 8,
+                "n = {n}: bound {bound} for {exact}"
+            );
+        }
+        assert_eq!(factlab_factorial_bound(FACTLAB_MAX_N + 1), 0);
+        assert_eq!(factlab_factorial_bound(u64::MAX), 0);
+        assert!(factlab_factorial_bound(FACTLAB_MAX_N) < 400 << 20); // 10^8!: 299 MiB
+    }
+
+    #[test]
+    fn fill_writes_the_number_then_zeros() {
+        for n in [0, 1, 20, 21, 25, 34, 35, 1000, 12_345] {
+            let cap = factlab_factorial_bound(n) + 5;
+            let mut buf = vec![0xA5u8; cap];
+            // SAFETY: `buf` is valid for `cap` bytes.
+            let status = unsafe { factlab_factorial_fill(n, buf.as_mut_ptr(), cap) };
+            assert_eq!(status, FACTLAB_OK, "n = {n}");
+            let expected = factlab_core::factorial(n).unwrap();
+            let expected = expected.le_bytes();
+            assert_eq!(&buf[..expected.len()], &*expected, "n = {n}");
+            assert!(buf[expected.len()..].iter().all(|&b| b == 0), "n = {n}");
+        }
+    }
+
+    #[test]
+    fn fill_refusals_write_nothing() {
+        let mut buf = [0xA5u8; 24];
+        // SAFETY: `buf` is valid for the capacities given; NULL is allowed.
+        unsafe {
+            // 35! needs 17 bytes, the bound says 24: 23 is too small.
+            assert_eq!(
+                factlab_factorial_fill(35, buf.as_mut_ptr(), 23),
+                FACTLAB_BUFFER_TOO_SMALL
+            );
+            let n = FACTLAB_MAX_N + 1;
+            assert_eq!(
+                factlab_factorial_fill(n, buf.as_mut_ptr(), 24),
+                FACTLAB_TOO_LARGE
+            );
+            assert_eq!(
+                factlab_factorial_fill(5, ptr::null_mut(), 24),
+                FACTLAB_NULL_POINTER
+            );
+        }
+        assert_eq!(buf, [0xA5; 24]);
+    }
+
+    #[test]
+    fn small_by_value() {
+        for n in [0, 1, 20, 34, 35, 100, 169, 170] {
+            let small = factlab_factorial_small(n);
+            let expected = factlab_core::factorial(n).unwrap();
+            let got = factlab_core::limbs_le_bytes(&small.limbs);
+            let bytes = expected.le_bytes();
+            assert_eq!(&got[..bytes.len()], &*bytes, "n = {n}");
+            assert!(got[bytes.len()..].iter().all(|&b| b == 0), "n = {n}");
+        }
+        // 170! has 1020 bits; 171! needs 1027: refused with zeros.
+        assert_eq!(factlab_core::factorial(171).unwrap().bit_len(), 1027);
+        assert_eq!(factlab_core::factorial(170).unwrap().bit_len(), 1020);
+        for n in [171, FACTLAB_MAX_N + 1, u64::MAX] {
+            assert_eq!(factlab_factorial_small(n).limbs, [0; 16]);
+        }
     }
 }

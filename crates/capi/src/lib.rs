@@ -291,8 +291,14 @@ where
     match outcome {
         Ok(Ok(value)) => to_py_int(&value),
         Ok(Err(error)) => {
-            // n > MAX_N: the kernel refused at once. Its Display is the message.
-            set_error(PyExc_OverflowError, &error.to_string());
+            // The kernel refused at once: n > MAX_N, or n! would not fit in
+            // memory (checked before it allocated: a failed allocation in Rust
+            // aborts). Its Display is the message.
+            let kind = match error {
+                Error::NoMemory { .. } => PyExc_MemoryError,
+                Error::TooLarge { .. } => PyExc_OverflowError,
+            };
+            set_error(kind, &error.to_string());
             ptr::null_mut()
         }
         Err(payload) => {

@@ -8,7 +8,8 @@
 //! |--------------|-------------------------|------------------------------|
 //! | 0 ..= 20     | [`Factorial::U64`]      | a table lookup               |
 //! | 21 ..= 34    | [`Factorial::U128`]     | a table lookup               |
-//! | 35 ..= [`MAX_N`] | [`Factorial::Limbs`] | malachite's `Natural::factorial` |
+//! | 35 ..= 800  | [`Factorial::Limbs`]      | packed words, one shift ([`WORD_PRODUCT_MAX_N`]) |
+//! | 801 ..= [`MAX_N`] | [`Factorial::Limbs`] | malachite's `Natural::factorial` (prime swing) |
 //!
 //! Big results are little-endian 64-bit words ("limbs"), so that a binding can
 //! build its Python `int` straight from their bytes ([`Factorial::le_bytes`]),
@@ -30,6 +31,8 @@ use std::fmt;
 use malachite_base::num::arithmetic::traits::Factorial as _;
 use malachite_nz::natural::Natural;
 
+pub mod memory;
+
 // ANCHOR: bounds
 /// The largest `n` whose factorial fits in a `u64` (20! = 2432902008176640000).
 pub const MAX_U64_N: u64 = 20;
@@ -39,10 +42,11 @@ pub const MAX_U128_N: u64 = 34;
 
 /// The largest `n` the kernel accepts.
 ///
-/// 10^8! is 2,5 billion bits (about 314 MB): it fits in memory of any machine
-/// this project targets and takes tens of seconds. Past this bound the kernel
-/// refuses at once with [`Error::TooLarge`] instead of running for minutes
-/// and then being killed for want of memory.
+/// 10^8! is 2.5 billion bits (314 MB) and takes tens of seconds; computing it
+/// needs several times that at its peak ([`memory::peak_bytes`]). Past this
+/// bound the kernel refuses at once with [`Error::TooLarge`] instead of
+/// running for minutes; below it, a process without the memory gets
+/// [`Error::NoMemory`] before anything is allocated.
 pub const MAX_N: u64 = 100_000_000;
 
 /// From this `n` on, computing `n!` costs more than a few microseconds: a
@@ -60,6 +64,18 @@ pub enum Error {
         /// The `n` that was asked for.
         n: u64,
     },
+    /// `n!` would not fit in the memory this process has left (see
+    /// [`memory`]): refused before anything was allocated.
+    NoMemory {
+        /// The `n` that was asked for.
+        n: u64,
+        /// The predicted peak, in bytes ([`memory::peak_bytes`]).
+        needed: u64,
+        /// What the tightest limit leaves, in bytes.
+        available: u64,
+        /// Which limit that is (`"RLIMIT_AS"`, ...).
+        limit: &'static str,
+    },
 }
 
 impl fmt::Display for Error {
@@ -68,6 +84,17 @@ impl fmt::Display for Error {
             Error::TooLarge { n } => write!(
                 f,
                 "factorial() argument should not exceed {MAX_N} (factlab's bound), got {n}"
+            ),
+            Error::NoMemory {
+                n,
+                needed,
+                available,
+                limit,
+            } => write!(
+                f,
+                "factorial({n}) needs about {} MiB at its peak; {limit} leaves {} MiB",
+                needed.div_ceil(1 << 20),
+                available >> 20
             ),
         }
     }
@@ -167,8 +194,83 @@ pub fn factorial_limbs(n: u64) -> Result<Vec<u64>, Error> {
     if n > MAX_N {
         return Err(Error::TooLarge { n });
     }
+    // An allocation failure inside the engine would abort the process:
+    // refuse first what cannot fit.
+    memory::check(n)?;
+    if n > MAX_U128_N && n <= WORD_PRODUCT_MAX_N {
+        return Ok(word_product(n));
+    }
     Ok(Natural::factorial(n).into_limbs_asc())
 }
+
+// ANCHOR: word-product
+/// Up to this `n` the limb path multiplies word by word (below); past it,
+/// malachite's prime-swing algorithm wins: its multiplications are
+/// sub-quadratic, this loop is quadratic in the result's length.
+pub const WORD_PRODUCT_MAX_N: u64 = 800;
+
+/// `n!` for `MAX_U128_N < n <= WORD_PRODUCT_MAX_N`: the odd parts of the
+/// factors are packed into one 64-bit word while they fit (about 64/log2(n)
+/// factors per word), each word multiplies the limbs in one pass, and the
+/// powers of two are applied at the end as one shift.
+fn word_product(n: u64) -> Vec<u64> {
+    // The odd part of 34! is 119 bits: two limbs to start from.
+    let start = TABLE[MAX_U128_N as usize];
+    let mut twos = u64::from(start.trailing_zeros());
+    let odd = start >> twos;
+    let mut limbs = Vec::with_capacity((memory::result_bytes(n) / 8) as usize + 1);
+    limbs.extend([odd as u64, (odd >> 64) as u64]);
+    let mut word = 1u64;
+    for k in MAX_U128_N + 1..=n {
+        let tz = k.trailing_zeros();
+        twos += u64::from(tz);
+        let odd = k >> tz;
+        match word.checked_mul(odd) {
+            Some(w) => word = w,
+            None => {
+                mul_1(&mut limbs, word);
+                word = odd;
+            }
+        }
+    }
+    mul_1(&mut limbs, word);
+    shl(&mut limbs, twos);
+    limbs
+}
+
+/// `limbs *= w`, in place; the carry becomes a new top limb.
+#[inline]
+fn mul_1(limbs: &mut Vec<u64>, w: u64) {
+    let mut carry = 0u64;
+    for limb in limbs.iter_mut() {
+        let p = u128::from(*limb) * u128::from(w) + u128::from(carry);
+        *limb = p as u64;
+        carry = (p >> 64) as u64;
+    }
+    if carry != 0 {
+        limbs.push(carry);
+    }
+}
+
+/// `limbs <<= bits`, in place, with no trailing zero limb.
+fn shl(limbs: &mut Vec<u64>, bits: u64) {
+    let (words, bits) = ((bits / 64) as usize, (bits % 64) as u32);
+    if bits != 0 {
+        let mut carry = 0u64;
+        for limb in limbs.iter_mut() {
+            let next = *limb >> (64 - bits);
+            *limb = (*limb << bits) | carry;
+            carry = next;
+        }
+        if carry != 0 {
+            limbs.push(carry);
+        }
+    }
+    if words != 0 {
+        limbs.splice(0..0, std::iter::repeat_n(0, words));
+    }
+}
+// ANCHOR_END: word-product
 
 // ANCHOR: factorial
 /// `n!` exactly, in the cheapest shape that holds it.
@@ -339,6 +441,23 @@ mod tests {
         fn limbs_agree_with_table(n in 0u64..=MAX_U128_N) {
             let limbs = factorial_limbs(n).unwrap();
             prop_assert_eq!(Natural::from_limbs_asc(&limbs), Natural::from(factorial_u128(n).unwrap()));
+        }
+
+        /// The word-by-word product agrees with malachite's prime swing on
+        /// its whole range and a little past it.
+        #[test]
+        fn word_product_agrees_with_malachite(n in MAX_U128_N + 1..=WORD_PRODUCT_MAX_N + 200) {
+            prop_assert_eq!(word_product(n), Natural::factorial(n).into_limbs_asc());
+        }
+
+        /// One shift equals multiplying by a power of two.
+        #[test]
+        fn shift_is_a_power_of_two(limbs in proptest::collection::vec(any::<u64>(), 1..8), bits in 0u64..300) {
+            let mut shifted = limbs.clone();
+            shl(&mut shifted, bits);
+            let expected = Natural::from_limbs_asc(&limbs) << bits;
+            prop_assert_eq!(Natural::from_limbs_asc(&shifted), expected);
+            prop_assert!(shifted.last() != Some(&0) || limbs.iter().all(|&l| l == 0));
         }
 
         /// (n+1)! = (n+1) * n! across the shape changes and beyond.

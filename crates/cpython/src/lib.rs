@@ -31,6 +31,10 @@
 //! - `Python::allow_threads` does *not* catch panics: a panic inside it would
 //!   unwind past its `PyEval_RestoreThread` and leave us without the GIL. So
 //!   the `catch_unwind` goes *inside* the closure.
+//! - The crate's GIL handling (`PyGILState_Ensure` on every drop) knows only
+//!   the main interpreter: imported in a subinterpreter, the module would
+//!   hang. We write its `PyInit_` function ourselves, to refuse with
+//!   ImportError first (the one place we do not use `py_module_initializer!`).
 //! - The crate has no `u128` or big-int conversion, and no `operator.index`
 //!   with `math.factorial`'s errors, so the few calls it lacks are made
 //!   through its own raw layer, `python3-sys`.
@@ -38,18 +42,56 @@
 use std::ffi::CStr;
 use std::ffi::{c_int, c_long, c_longlong, c_uchar};
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::ptr;
 
 use cpython::{
-    exc, py_fn, py_module_initializer, PyDrop, PyErr, PyObject, PyResult, Python, PythonObject,
-    ToPyObject,
+    exc, py_fn, PyDrop, PyErr, PyModule, PyObject, PyResult, Python, PythonObject, ToPyObject,
 };
 use factlab_core::{Error, Factorial, EXPENSIVE_N, MAX_N};
 use python3_sys as ffi;
 
 // ANCHOR: module
-// `PyInit_factlab_cpython`, written by the macro: single-phase init
-// (`PyModule_Create`), then this body fills the module.
-py_module_initializer!(factlab_cpython, |py, m| {
+// `PyInit_factlab_cpython`: what `py_module_initializer!` would write
+// (single-phase init, `PyModule_Create`, then `init` fills the module), with
+// one check in front of it.
+//
+// rust-cpython takes the GIL with `PyGILState_Ensure` whenever it drops an
+// object, and that function knows only the main interpreter: in a
+// subinterpreter it waits for a GIL that never comes, and `import` hangs
+// forever (seen in gdb: PyInit -> PyGILState_Ensure -> take_gil). The crate
+// offers no hook before its first drop, so we write the `PyInit_` function
+// ourselves and refuse with ImportError before anything is created.
+/// The module's entry point, called by `import factlab_cpython`.
+///
+/// # Safety
+///
+/// Called by CPython's import machinery, with the GIL held, once per import.
+#[no_mangle]
+pub unsafe extern "C" fn PyInit_factlab_cpython() -> *mut ffi::PyObject {
+    // SAFETY: the GIL is held (the import machinery calls us with it); the
+    // main interpreter's id is 0.
+    unsafe {
+        if ffi::PyInterpreterState_GetID(ffi::PyInterpreterState_Get()) != 0 {
+            ffi::PyErr_SetString(
+                ffi::PyExc_ImportError,
+                c"factlab_cpython cannot be imported in a subinterpreter: rust-cpython takes \
+                  the GIL with PyGILState_Ensure, which knows only the main interpreter (the \
+                  import would hang). Import it in the main interpreter, or use the pyo3 or \
+                  capi backend."
+                    .as_ptr(),
+            );
+            return ptr::null_mut();
+        }
+        // What the macro does: a static PyModuleDef, named here, handed to the
+        // crate's (public, undocumented) initializer with our `init`.
+        static mut MODULE_DEF: ffi::PyModuleDef = ffi::PyModuleDef_INIT;
+        MODULE_DEF.m_name = c"factlab_cpython".as_ptr();
+        cpython::py_module_initializer_impl(ptr::addr_of_mut!(MODULE_DEF), init)
+    }
+}
+
+/// Fills the module: the body `py_module_initializer!` would take.
+fn init(py: Python, m: &PyModule) -> PyResult<()> {
     m.add(
         py,
         "__doc__",
@@ -75,7 +117,7 @@ py_module_initializer!(factlab_cpython, |py, m| {
     m.add(py, "MAX_N", MAX_N)?;
     m.add(py, "EXPENSIVE_N", EXPENSIVE_N)?;
     Ok(())
-});
+}
 // ANCHOR_END: module
 
 // The docstrings, in the form CPython reads a builtin's signature from
@@ -206,6 +248,10 @@ fn call_kernel(
     };
     match outcome {
         Ok(Ok(value)) => to_py_int(py, &value),
+        // The kernel refused: past MAX_N, or n! would not fit in memory.
+        Ok(Err(error @ Error::NoMemory { .. })) => {
+            Err(PyErr::new::<exc::MemoryError, _>(py, error.to_string()))
+        }
         Ok(Err(error)) => Err(PyErr::new::<exc::OverflowError, _>(py, error.to_string())),
         Err(payload) => Err(PyErr::new::<exc::RuntimeError, _>(
             py,

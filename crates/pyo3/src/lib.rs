@@ -8,8 +8,9 @@
 //! Built by maturin (`pip install crates/pyo3`) into the private module
 //! `factlab_pyo3._native`, re-exported by the Python package `factlab_pyo3`.
 
+use factlab_core::Error;
 use factlab_core::{factorial_limbs, factorial_u128, factorial_u64, limbs_le_bytes, EXPENSIVE_N};
-use pyo3::exceptions::{PyOverflowError, PyValueError};
+use pyo3::exceptions::{PyMemoryError, PyOverflowError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyInt;
 
@@ -19,14 +20,26 @@ const NEGATIVE: &str = "factorial() not defined for negative values";
 /// Converts `n` the way `math.factorial` does: through `__index__` (so bool,
 /// int subclasses and objects with `__index__` pass, float and str raise
 /// TypeError), then into a C `long long`.
+///
+/// `__index__` is called exactly once, as `math.factorial` does: we call
+/// `PyNumber_Index` (`operator.index`) ourselves and then only look at the
+/// int it gave. (`n.extract::<i64>()` would call `__index__` itself, and a
+/// second time whenever we asked `n` for its sign after an overflow: an
+/// `__index__` that answers differently, or raises, the second time would
+/// then decide the outcome.)
 fn to_i64(n: &Bound<'_, PyAny>) -> PyResult<i64> {
-    match n.extract::<i64>() {
+    let py = n.py();
+    // SAFETY: `n` is a live object and `py` proves the GIL is held.
+    // PyNumber_Index returns a new reference to an exact int (`n` itself
+    // when it is one: no copy), or NULL with the exception set, which
+    // `from_owned_ptr_or_err` turns into the `PyErr`.
+    let index = unsafe { Bound::from_owned_ptr_or_err(py, pyo3::ffi::PyNumber_Index(n.as_ptr()))? };
+    match index.extract::<i64>() {
         Ok(v) => Ok(v),
         // Too big for a C long either way: its sign decides the exception,
         // ValueError below zero, OverflowError above (PyO3's own error).
-        // This is the cold path, so asking Python for the sign is fine.
-        Err(err) if err.is_instance_of::<PyOverflowError>(n.py()) => {
-            let index = n.py().import("operator")?.call_method1("index", (n,))?;
+        // `index` is an int: comparing it calls no `__index__`.
+        Err(err) if err.is_instance_of::<PyOverflowError>(py) => {
             if index.lt(0)? {
                 Err(PyValueError::new_err(NEGATIVE))
             } else {
@@ -71,8 +84,13 @@ fn factorial<'py>(n: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyInt>> {
     } else {
         factorial_limbs(n)
     }
-    // The kernel refuses n past its bound at once; it becomes OverflowError.
-    .map_err(|err| PyOverflowError::new_err(err.to_string()))?;
+    // The kernel refuses at once n past its bound (OverflowError) and an n!
+    // that would not fit in memory (MemoryError: it checks before allocating,
+    // since a failed allocation in Rust aborts).
+    .map_err(|err| match err {
+        Error::NoMemory { .. } => PyMemoryError::new_err(err.to_string()),
+        Error::TooLarge { .. } => PyOverflowError::new_err(err.to_string()),
+    })?;
 
     int_from_le_bytes(py, &limbs_le_bytes(&limbs))
 }

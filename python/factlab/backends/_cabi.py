@@ -10,13 +10,20 @@ this package need at run time:
 
 A backend that imports this module while they are missing gets
 :class:`CabiNotBuilt`, an ``ImportError``: the registry reports the backend as
-"not built" instead of crashing.
+"not built" instead of crashing. So does a backend that finds them broken
+(empty, truncated, garbage, another machine's library, a header without a
+needed ``#define``): it opens them inside :func:`reported`, which names the
+file and the fix.
 """
 
 from __future__ import annotations
 
+import functools
 import re
+import struct
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from factlab._registry import BackendNotBuilt
@@ -26,20 +33,74 @@ from factlab.backends.pure import LONG_MAX, check
 
 __all__ = [
     "LONG_MAX",
+    "MAX_SMALL_N",
     "MAX_U64_N",
     "MAX_U128_N",
     "CabiNotBuilt",
     "cdef_path",
     "cdef_source",
     "check",
+    "constant",
     "defines",
     "error",
     "library_path",
+    "reported",
 ]
 
 
 class CabiNotBuilt(BackendNotBuilt):
     """The C ABI library or its declarations are not installed: run ``just setup``."""
+
+
+_FIX = "reinstall the C ABI library with `just setup`"
+
+
+@contextmanager
+def reported(*paths: Path) -> Iterator[None]:
+    """Turn any failure to load ``paths`` into :class:`CabiNotBuilt` naming them and the fix.
+
+    What a broken file gives depends on the loader: ``OSError`` from
+    ``dlopen`` (empty, truncated, not a library, another architecture),
+    ``AttributeError`` for a missing function, ``cffi.CDefError`` or
+    ``ffi.error`` for declarations cffi cannot parse, ``KeyError`` for a
+    missing ``#define``, and more. All of them mean one thing to a user.
+    """
+    try:
+        for path in paths:
+            _whole(path)
+        yield
+    except CabiNotBuilt:
+        raise
+    except Exception as exc:
+        names = " or ".join(str(path) for path in paths)
+        raise CabiNotBuilt(f"{names} is broken ({type(exc).__name__}: {exc}); {_FIX}") from exc
+
+
+def _whole(path: Path) -> None:
+    """OSError if ``path`` is an ELF file cut short: what ``dlopen`` cannot be trusted to see.
+
+    glibc maps a library's segments as its headers describe them; when the file
+    ends before them, touching the missing pages kills the process (SIGBUS)
+    instead of failing the ``dlopen``. The ELF headers say how long the file
+    must be: compare before opening.
+    """
+    if path.suffix != ".so":
+        return
+    with path.open("rb") as file:
+        data = file.read(64)
+        if len(data) < 64 or data[:6] != b"\x7fELF\x02\x01":  # only 64-bit little-endian ELF
+            return  # dlopen reports anything else itself
+        size = path.stat().st_size
+        phoff, shoff = struct.unpack_from("<QQ", data, 0x20)
+        phentsize, phnum, shentsize, shnum = struct.unpack_from("<HHHH", data, 0x36)
+        file.seek(phoff)
+        headers = file.read(phentsize * phnum)
+    ends = [phoff + phentsize * phnum, shoff + shentsize * shnum]
+    for i in range(len(headers) // 56 if phentsize == 56 else 0):
+        _type, _flags, offset, _vaddr, _paddr, filesz = struct.unpack_from("<IIQQQQ", headers, i * 56)
+        ends.append(offset + filesz)
+    if max(ends) > size:
+        raise OSError(f"truncated: {size} bytes, its ELF headers describe {max(ends)}")
 
 
 def _installed(path: Path) -> Path:
@@ -88,24 +149,57 @@ def defines() -> dict[str, int]:
 if sys.byteorder != "little":
     raise ImportError("factlab's FFI wrappers assume a little-endian machine")
 
-# Read once, at import: a backend over the library cannot work without them.
-_CONSTANTS = defines()
+
+@functools.cache
+def _constants() -> dict[str, int]:
+    return defines()
+
+
+def constant(name: str) -> int:
+    """The header's ``#define name``: :class:`CabiNotBuilt` if it is missing."""
+    try:
+        return _constants()[name]
+    except KeyError:
+        raise CabiNotBuilt(f"{cdef_path()} is broken (no #define {name}); {_FIX}") from None
+
+
 # What the C functions promise (see factlab.h): factlab_factorial_u64 answers
-# for n <= FACTLAB_MAX_U64_N (20), factlab_factorial_u128 for n <= 34.
-MAX_U64_N = _CONSTANTS["FACTLAB_MAX_U64_N"]
-MAX_U128_N = _CONSTANTS["FACTLAB_MAX_U128_N"]
-_TOO_LARGE = _CONSTANTS["FACTLAB_TOO_LARGE"]
-_PANIC = _CONSTANTS["FACTLAB_PANIC"]
-_MAX_N = _CONSTANTS["FACTLAB_MAX_N"]
+# for n <= FACTLAB_MAX_U64_N (20), factlab_factorial_u128 for n <= 34,
+# factlab_factorial_small for n <= 170. Read from the header at first use,
+# not when this module is imported: the backend that needs them is the one to
+# report a broken header.
+_LAZY = {
+    "MAX_U64_N": "FACTLAB_MAX_U64_N",
+    "MAX_U128_N": "FACTLAB_MAX_U128_N",
+    "MAX_SMALL_N": "FACTLAB_MAX_SMALL_N",
+}
+
+
+# Declared, not assigned: module attribute lookup falls through to __getattr__.
+MAX_U64_N: int
+MAX_U128_N: int
+MAX_SMALL_N: int
+
+
+def __getattr__(name: str) -> int:
+    if name in _LAZY:
+        return constant(_LAZY[name])
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # ANCHOR: error
 def error(status: int, n: int) -> Exception:
     """The Python exception for a status code of ``factlab_factorial``."""
-    if status == _TOO_LARGE:
+    if status == constant("FACTLAB_TOO_LARGE"):
         # The same words as factlab_core::Error's Display.
-        return OverflowError(f"factorial() argument should not exceed {_MAX_N} (factlab's bound), got {n}")
-    if status == _PANIC:
+        limit = constant("FACTLAB_MAX_N")
+        return OverflowError(f"factorial() argument should not exceed {limit} (factlab's bound), got {n}")
+    if status == constant("FACTLAB_NO_MEMORY"):
+        # Refused before anything was allocated: the process goes on.
+        return MemoryError(
+            f"factorial({n}) would not fit in the memory this process has left (FACTLAB_NO_MEMORY)"
+        )
+    if status == constant("FACTLAB_PANIC"):
         return RuntimeError(
             "the factlab kernel panicked; the panic was caught at the C ABI boundary "
             "(FACTLAB_PANIC, see the message on stderr)"

@@ -12,8 +12,14 @@ cffi only converts C values: the checks of ``math.factorial`` and the building
 of big results are Python code. cffi releases the GIL around every call into
 C, however short: there is no switch for it.
 
-Ownership: a big result's limbs are allocated by the Rust library; only
-``factlab_big_free`` may release them, and it is called on every path.
+Ownership (the book's "Who allocates?"): a big result comes back one of two
+ways, both kept as ``strategies`` for the benchmark. The caller allocates
+(``factorial`` uses it: fastest, see the chapter): Python owns a ``bytearray``
+from start to end, the library only fills it, nothing is ever given back.
+The callee allocates: the Rust library makes the limbs, and only
+``factlab_big_free`` may release them; the call that allocates sits inside the
+``try`` whose ``finally`` frees, so no exception (a signal handler's
+``KeyboardInterrupt`` arrives as the call returns) can skip the free.
 """
 
 from __future__ import annotations
@@ -22,42 +28,73 @@ from collections.abc import Callable
 from operator import index
 from typing import Any, SupportsIndex
 
-from factlab.backends._cabi import MAX_U64_N, MAX_U128_N, check, error
+from factlab.backends._cabi import MAX_SMALL_N, MAX_U64_N, MAX_U128_N, check, error
 
 Factorial = Callable[[SupportsIndex], int]
 
 
-def bind(ffi: Any, lib: Any) -> tuple[Factorial, Callable[[int], int], Callable[[], None]]:
-    """``(factorial, crossing, raise_panic)`` calling through ``lib``."""
+def bind(
+    ffi: Any, lib: Any
+) -> tuple[Factorial, Callable[[int], int], Callable[[], None], dict[str, Factorial]]:
+    """``(factorial, crossing, raise_panic, strategies)`` calling through ``lib``."""
     # ANCHOR: factorial
     # Bound once: `lib.name` is an attribute lookup on every call.
     u64 = lib.factlab_factorial_u64
     u128 = lib.factlab_factorial_u128
+    bound = lib.factlab_factorial_bound
+    fill = lib.factlab_factorial_fill
+    small = lib.factlab_factorial_small
     ok = lib.FACTLAB_OK  # the header's #defines are attributes of lib
 
-    def factorial(n: SupportsIndex, /) -> int:
-        """Exactly ``math.factorial(n)``, computed by the Rust kernel."""
-        n = index(n)  # TypeError for float, str, None, ...: math.factorial's rule
-        # Small n first (a u64 up to 20!, a u128 up to 34!) with as few
-        # comparisons as possible: this is the path the benchmark times.
-        # Negative n falls through to check(), like every other n to check.
-        if n <= MAX_U64_N:
-            if n >= 0:
-                return u64(n)  # a uint64_t: cffi hands back a Python int
-        elif n <= MAX_U128_N:
-            # A struct returned by value: a new cdata object, two fields to read.
-            r = u128(n)
-            return r.hi << 64 | r.lo
-        return big(check(n))
+    def with_big(big: Callable[[int], int]) -> Factorial:
+        def factorial(n: SupportsIndex, /) -> int:
+            """Exactly ``math.factorial(n)``, computed by the Rust kernel."""
+            n = index(n)  # TypeError for float, str, None, ...: math.factorial's rule
+            # Small n first (a u64 up to 20!, a u128 up to 34!) with as few
+            # comparisons as possible: this is the path the benchmark times.
+            # Negative n falls through to check(), like every other n to check.
+            if n <= MAX_U64_N:
+                if n >= 0:
+                    return u64(n)  # a uint64_t: cffi hands back a Python int
+            elif n <= MAX_U128_N:
+                # A struct returned by value: a new cdata object, two fields to read.
+                r = u128(n)
+                return r.hi << 64 | r.lo
+            return big(check(n))
 
-    def big(n: int) -> int:
+        return factorial
+
+    def caller_allocates(n: int) -> int:
+        # Python owns the buffer: the library writes n!'s bytes into it, then
+        # zeros; whatever happens next, the bytearray is freed like any object.
+        buf = bytearray(bound(n))
+        # from_buffer: a `char[]` cdata over the bytearray's memory, no copy.
+        status = fill(n, ffi.from_buffer(buf), len(buf))
+        if status != ok:
+            raise error(status, n)  # nothing was written
+        return int.from_bytes(buf, "little")  # high zero bytes change nothing
+
+    def by_value(n: int) -> int:
+        # Up to 170!: 128 bytes returned by value, held by a new cdata struct
+        # (`r` keeps it alive while ffi.buffer views its limbs): nobody allocates.
+        if n <= MAX_SMALL_N:
+            r = small(n)
+            value = int.from_bytes(ffi.buffer(r.limbs), "little")
+            if value:
+                return value
+            # 0 is no factorial: a caught panic; the general path reports it.
+        return caller_allocates(n)
+
+    def callee_allocates(n: int) -> int:
         # ffi.new allocates a zeroed FactlabBig ({NULL, 0}) that Python owns
         # and frees; the limbs it will point to are Rust's until we free them.
         out = ffi.new("FactlabBig *")
-        status = lib.factlab_factorial(n, out)
-        if status != ok:
-            raise error(status, n)  # nothing was allocated
         try:
+            # Inside the try: the moment the library has allocated, only the
+            # finally stands between here and the caller.
+            status = lib.factlab_factorial(n, out)
+            if status != ok:
+                raise error(status, n)  # nothing was allocated: the free is a no-op
             # ffi.buffer: a view of the limbs, no copy; little-endian limbs on
             # a little-endian machine are the little-endian bytes of the number.
             return int.from_bytes(ffi.buffer(out.limbs, out.len * 8), "little")
@@ -70,6 +107,11 @@ def bind(ffi: Any, lib: Any) -> tuple[Factorial, Callable[[int], int], Callable[
         out = ffi.new("FactlabBig *")
         raise error(lib.factlab_debug_panic(out), 0)
 
+    strategies = {
+        "by-value": with_big(by_value),
+        "caller-allocates": with_big(caller_allocates),
+        "callee-allocates": with_big(callee_allocates),
+    }
     # The bare crossing: cffi's function object itself, which converts the
     # argument to uint64_t and the result back, nothing more.
-    return factorial, u64, raise_panic
+    return strategies["by-value"], u64, raise_panic, strategies

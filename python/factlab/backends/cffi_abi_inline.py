@@ -14,15 +14,15 @@ from __future__ import annotations
 
 from cffi import FFI
 
-from factlab.backends._cabi import cdef_source, library_path
+from factlab.backends._cabi import cdef_path, cdef_source, library_path, reported
 from factlab.backends._cffi import bind
 
-__all__ = ["crossing", "factorial", "ffi", "lib", "raise_panic"]
+__all__ = ["crossing", "factorial", "ffi", "lib", "raise_panic", "strategies"]
 
 # ANCHOR: open
 ffi = FFI()
-ffi.cdef(cdef_source())  # parse the declarations: at every import
-lib = ffi.dlopen(str(library_path()))  # open the shared library shipped in factlab
-
-factorial, crossing, raise_panic = bind(ffi, lib)
+with reported(cdef_path(), library_path()):  # a broken file: "not built", naming it
+    ffi.cdef(cdef_source())  # parse the declarations: at every import
+    lib = ffi.dlopen(str(library_path()))  # open the shared library shipped in factlab
+    factorial, crossing, raise_panic, strategies = bind(ffi, lib)
 # ANCHOR_END: open

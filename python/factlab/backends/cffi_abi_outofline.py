@@ -17,13 +17,13 @@ from __future__ import annotations
 # ANCHOR: open
 from factlab_cffi_abi import ffi  # the declarations, parsed at install time
 
-from factlab.backends._cabi import library_path
+from factlab.backends._cabi import library_path, reported
 from factlab.backends._cffi import bind
 
 # dlopen happens once, at import; lib's attributes are the C functions.
-lib = ffi.dlopen(str(library_path()))
-
-factorial, crossing, raise_panic = bind(ffi, lib)
+with reported(library_path()):  # a broken library: "not built", naming it
+    lib = ffi.dlopen(str(library_path()))
+    factorial, crossing, raise_panic, strategies = bind(ffi, lib)
 # ANCHOR_END: open
 
-__all__ = ["crossing", "factorial", "ffi", "lib", "raise_panic"]
+__all__ = ["crossing", "factorial", "ffi", "lib", "raise_panic", "strategies"]

@@ -20,7 +20,7 @@ from factlab_cffi_api import ffi, lib  # compiled and linked at install time
 
 from factlab.backends._cffi import bind
 
-factorial, crossing, raise_panic = bind(ffi, lib)
+factorial, crossing, raise_panic, strategies = bind(ffi, lib)
 # ANCHOR_END: open
 
-__all__ = ["crossing", "factorial", "ffi", "lib", "raise_panic"]
+__all__ = ["crossing", "factorial", "ffi", "lib", "raise_panic", "strategies"]

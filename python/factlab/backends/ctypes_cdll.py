@@ -7,20 +7,42 @@ and a wrong one is no error at all: ctypes would pass an ``int`` where a
 pointer was due, or cut a 64-bit result to 32 bits, silently.
 ``tests/test_cabi_ffi.py`` holds these declarations against ``factlab.h``.
 
-Ownership: a big result's limbs are allocated by the Rust library; only
-``factlab_big_free`` may release them, and it is called on every path.
+Ownership (the book's "Who allocates?"): ``factorial`` lets the caller
+allocate: Python owns a ``bytearray``, the library fills it, nothing is
+given back. The other way, kept in ``strategies`` for the benchmark: the
+Rust library allocates the limbs and only ``factlab_big_free`` may release
+them; the call sits inside the ``try`` whose ``finally`` frees.
 """
 
 from __future__ import annotations
 
 import ctypes
-from ctypes import POINTER, Structure, byref, c_int32, c_size_t, c_uint64, string_at
+from collections.abc import Callable
+from ctypes import POINTER, Structure, byref, c_int32, c_size_t, c_uint8, c_uint64, string_at
 from operator import index
 from typing import Any, SupportsIndex
 
-from factlab.backends._cabi import MAX_U64_N, MAX_U128_N, check, defines, error, library_path
+from factlab.backends._cabi import (
+    MAX_SMALL_N,
+    MAX_U64_N,
+    MAX_U128_N,
+    check,
+    constant,
+    error,
+    library_path,
+    reported,
+)
 
-__all__ = ["SIGNATURES", "FactlabBig", "FactlabU128", "crossing", "factorial", "raise_panic"]
+__all__ = [
+    "SIGNATURES",
+    "FactlabBig",
+    "FactlabSmall",
+    "FactlabU128",
+    "crossing",
+    "factorial",
+    "raise_panic",
+    "strategies",
+]
 
 
 # ANCHOR: structs
@@ -34,6 +56,12 @@ class FactlabBig(Structure):
     """``typedef struct FactlabBig { uint64_t *limbs; size_t len; } FactlabBig;``"""
 
     _fields_ = (("limbs", POINTER(c_uint64)), ("len", c_size_t))
+
+
+class FactlabSmall(Structure):
+    """``typedef struct FactlabSmall { uint64_t limbs[16]; } FactlabSmall;``"""
+
+    _fields_ = (("limbs", c_uint64 * 16),)
     # ANCHOR_END: structs
 
 
@@ -46,15 +74,22 @@ SIGNATURES: dict[str, tuple[Any, tuple[Any, ...]]] = {
     "factlab_factorial": (c_int32, (c_uint64, POINTER(FactlabBig))),
     "factlab_big_free": (None, (POINTER(FactlabBig),)),
     "factlab_debug_panic": (c_int32, (POINTER(FactlabBig),)),
+    "factlab_factorial_bound": (c_size_t, (c_uint64,)),
+    "factlab_factorial_fill": (c_int32, (c_uint64, POINTER(c_uint8), c_size_t)),
+    "factlab_factorial_small": (FactlabSmall, (c_uint64,)),
 }
 
 
 def _open(kind: type[ctypes.CDLL]) -> ctypes.CDLL:
-    lib = kind(str(library_path()))
-    for name, (restype, argtypes) in SIGNATURES.items():
-        function = getattr(lib, name)
-        function.restype = restype
-        function.argtypes = argtypes
+    path = library_path()
+    # A broken file (OSError from dlopen, AttributeError for a missing
+    # function) becomes the registry's "not built", naming the file.
+    with reported(path):
+        lib = kind(str(path))
+        for name, (restype, argtypes) in SIGNATURES.items():
+            function = getattr(lib, name)
+            function.restype = restype
+            function.argtypes = argtypes
     return lib
     # ANCHOR_END: signatures
 
@@ -68,36 +103,65 @@ _held = _open(ctypes.PyDLL)
 _released = _open(ctypes.CDLL)
 # ANCHOR_END: handles
 
-_CONSTANTS = defines()
-_OK = _CONSTANTS["FACTLAB_OK"]
-_EXPENSIVE_N = _CONSTANTS["FACTLAB_EXPENSIVE_N"]
+# ctypes cannot read a header: the #defines come from _cabi, which parses it.
+_OK = constant("FACTLAB_OK")
+_EXPENSIVE_N = constant("FACTLAB_EXPENSIVE_N")
 
 _u64 = _held.factlab_factorial_u64
 _u128 = _held.factlab_factorial_u128
 _free = _held.factlab_big_free
+_bound = _held.factlab_factorial_bound
+_small = _held.factlab_factorial_small
 
 # The bare crossing: the foreign function object itself, no Python in between.
 crossing = _u64
 
 
 # ANCHOR: factorial
-def factorial(n: SupportsIndex, /) -> int:
-    """n!, with the same value and the same exceptions as ``math.factorial``."""
-    k = index(n)
-    if 0 <= k <= MAX_U64_N:
-        return _u64(k)  # the hot path: one check, one foreign call
-    if 0 < k <= MAX_U128_N:  # here 21 <= k <= 34: known good too
-        wide = _u128(k)  # a struct returned by value: nothing to free
-        return wide.lo | wide.hi << 64
-    check(k)  # negative, or past C's LONG_MAX: math.factorial's errors
-    return _big(k)
+def _with_big(big: Callable[[int], int]) -> Callable[[SupportsIndex], int]:
+    def factorial(n: SupportsIndex, /) -> int:
+        """n!, with the same value and the same exceptions as ``math.factorial``."""
+        k = index(n)
+        if 0 <= k <= MAX_U64_N:
+            return _u64(k)  # the hot path: one check, one foreign call
+        if 0 < k <= MAX_U128_N:  # here 21 <= k <= 34: known good too
+            wide = _u128(k)  # a struct returned by value: nothing to free
+            return wide.lo | wide.hi << 64
+        check(k)  # negative, or past C's LONG_MAX: math.factorial's errors
+        return big(k)
+
+    return factorial
 
 
-def _big(n: int) -> int:
-    entry = _released.factlab_factorial if n >= _EXPENSIVE_N else _held.factlab_factorial
+def _caller_allocates(n: int) -> int:
+    handle = _released if n >= _EXPENSIVE_N else _held
+    # Python owns the buffer; the library writes n!'s bytes, then zeros.
+    # (A bound of 0 means n is refused; from_buffer still wants one byte.)
+    buf = bytearray(_bound(n) or 1)
+    # from_buffer: a c_uint8 living at the start of the bytearray's memory (no
+    # copy); where the argtype is POINTER(c_uint8), ctypes passes its address.
+    status = handle.factlab_factorial_fill(n, c_uint8.from_buffer(buf), len(buf))
+    if status != _OK:
+        raise error(status, n)  # nothing was written
+    return int.from_bytes(buf, "little")  # high zero bytes change nothing
+
+
+def _by_value(n: int) -> int:
+    if n <= MAX_SMALL_N:
+        # Up to 170!: a 128-byte struct returned by value (ctypes copies it
+        # into a new FactlabSmall); its bytes are the number's. Nobody allocates.
+        value = int.from_bytes(_small(n), "little")
+        if value:
+            return value
+        # 0 is no factorial: a caught panic; the general path reports it.
+    return _caller_allocates(n)
+
+
+def _callee_allocates(n: int) -> int:
+    handle = _released if n >= _EXPENSIVE_N else _held
     out = FactlabBig()  # {NULL, 0}: ctypes zero-fills
     try:
-        status = entry(n, byref(out))
+        status = handle.factlab_factorial(n, byref(out))  # inside the try: see _cffi.py
         if status != _OK:
             raise error(status, n)
         # The limbs are little-endian words; on a little-endian machine their
@@ -107,6 +171,14 @@ def _big(n: int) -> int:
     finally:
         _free(byref(out))  # {NULL, 0} on error: a no-op
     # ANCHOR_END: factorial
+
+
+strategies = {
+    "by-value": _with_big(_by_value),
+    "caller-allocates": _with_big(_caller_allocates),
+    "callee-allocates": _with_big(_callee_allocates),
+}
+factorial = strategies["by-value"]
 
 
 def raise_panic() -> None:

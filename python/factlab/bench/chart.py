@@ -1,109 +1,113 @@
-"""chart.png: the article and crossing scenarios as horizontal bars (matplotlib, Agg)."""
+"""The run's charts (matplotlib, Agg), 16:9 for a slide.
+
+``chart.png``: factorial(25) per backend, bars on a linear axis (a bar's
+length is its time; a log axis would make them lie), the bare crossing drawn
+inside each bar, ± one std dev as error bars, the run's mode and date on it.
+``chart-detail.png``: the time per call across n, lines on log-log axes.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-BASELINES = ("python", "math")
-NATIVE = "#2a6fb0"
-NATIVE_LIGHT = "#9cc3e6"
-BASELINE = "#8a8a8a"
-BASELINE_LIGHT = "#cfcfcf"
-WRONG = "#c0392b"
+from factlab.bench.report import Results
+from factlab.bench.scenarios import GMPY2
+
+DARK, LIGHT, GREY, NOISE = "#2a6fb0", "#9cc3e6", "#9a9a9a", "#c0392b"
 X = "\N{MULTIPLICATION SIGN}"
 
 
-def _label(value: float) -> str:
-    return f"{value:,.0f} ns" if value >= 100 else f"{value:.3g} ns"
+def _stamp(fig: Any, data: dict[str, Any]) -> None:
+    m = data["machine"]
+    quick = "  ·  QUICK RUN: rough figures" if data["mode"] == "quick" else ""
+    text = f"`just bench`, {data['mode']} mode, {data['created']}{quick}  ·  {m.get('cpu_model_name')}, "
+    text += f"{m.get('cpu_count')} cores, {m.get('python_implementation')} {m.get('python_version')}, "
+    text += str(m.get("rustc"))
+    fig.text(0.01, 0.01, text, fontsize=11, color=NOISE if quick else "#555555")
 
 
-def _article_panel(ax: Any, result: dict[str, Any]) -> None:
-    rows = sorted((r for r in result["rows"] if "ns_per_call" in r), key=lambda r: -r["ns_per_call"])
-    names = [r["backend"] for r in rows]
-    values = [r["ns_per_call"] for r in rows]
-    errors = [r["stdev_ns"] for r in rows]
-    colors = [
-        WRONG if r.get("exact") is False else (BASELINE if r["backend"] in BASELINES else NATIVE)
-        for r in rows
-    ]
-    ax.barh(names, values, xerr=errors, color=colors, ecolor="#333333", capsize=2)
-    log = bool(values) and max(values) / min(values) > 10
-    if log:
-        from matplotlib.ticker import FuncFormatter, LogLocator
+def _slide(ax: Any, res: Results) -> None:
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
 
-        ax.set_xscale("log")
-        ax.set_xlim(min(values) / 1.5, max(values) * 4)
-        ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: f"{x:,.0f}"))
-        ax.xaxis.set_minor_formatter(FuncFormatter(lambda _x, _pos: ""))
-    else:
-        ax.set_xlim(0, max(values or [1]) * 1.3)
-    for y, (v, err, row) in enumerate(zip(values, errors, rows, strict=True)):
-        text = _label(v)
-        if row.get("speedup_vs_python"):
-            text += f"  ({row['speedup_vs_python']:.1f}{X} pure Python)"
-        end = v + err
-        ax.text(end * 1.06 if log else end + max(values) * 0.01, y, text, va="center", fontsize=8)
-    ax.set_title(f"factorial({result['n']}): ns per call (lower is faster)", loc="left", fontsize=10)
-    ax.set_xlabel("ns per call" + (" (log scale)" if log else ""))
+    rows = [(b, res.row("article", b)) for b in res.backends("article")]
+    rows = sorted(((b, r) for b, r in rows if r and r["status"] == "ok"), key=lambda p: p[1]["mean"])
+    py = res.mean("article", "python")
+    top = max(r["mean"] + r["stdev"] for _, r in rows) * 1e9
+    noisy = False
+    for y, (b, r) in enumerate(rows):
+        total, sd, cross = r["mean"] * 1e9, r["stdev"] * 1e9, res.mean("crossing", b)
+        native = cross is not None and b != "math"
+        ax.barh(y, total, color=LIGHT if native else GREY, height=0.7)
+        if native:
+            ax.barh(y, min(cross * 1e9, total), color=NOISE if cross * 1e9 >= total else DARK, height=0.7)  # type: ignore[operator]
+        ax.errorbar(total, y, xerr=[[min(sd, total)], [sd]], fmt="none", ecolor="black", capsize=4, lw=1.2)
+        label = f"{total:,.0f} ns" if total >= 100 else f"{total:.3g} ns"
+        if py and b != "python":
+            label += f"  ·  {py / r['mean']:.3g}{X} faster than pure Python"
+        if sd >= total or (native and cross * 1e9 >= total):  # type: ignore[operator]
+            label, noisy = label + "  ⚠ noise ≥ figure", True
+        ax.text(total + sd + top * 0.01, y, label, va="center", fontsize=13)
+    ax.set_yticks(range(len(rows)), [b for b, _ in rows], fontsize=14)
+    ax.invert_yaxis()  # the fastest on top
+    ax.set_xlim(0, top * 1.55)
+    ax.set_xlabel("ns per call (linear axis: a bar's length is its time)", fontsize=13)
     ax.grid(axis="x", alpha=0.3)
-
-
-def _crossing_panel(ax: Any, result: dict[str, Any]) -> None:
-    rows = [r for r in result["rows"] if "crossing_ns" in r]
-    rows.sort(key=lambda r: -(r.get("factorial_ns") or r["crossing_ns"]))
-    names = [r["backend"] for r in rows]
-    cross = [r["crossing_ns"] for r in rows]
-    extra = [max(r.get("exactness_ns") or 0.0, 0.0) for r in rows]
-    dark = [BASELINE if n in BASELINES else NATIVE for n in names]
-    light = [BASELINE_LIGHT if n in BASELINES else NATIVE_LIGHT for n in names]
-    ax.barh(names, cross, color=dark, label="crossing(25): the bare call")
-    ax.barh(names, extra, left=cross, color=light, label="+ exactness: checks, u128 → Python int")
-    top = max((c + e for c, e in zip(cross, extra, strict=True)), default=1.0)
-    for y, (c, e) in enumerate(zip(cross, extra, strict=True)):
-        text = _label(c) + (f" + {_label(e)}" if e else "")
-        ax.text(c + e + top * 0.01, y, text, va="center", fontsize=8)
-    ax.set_xlim(0, top * 1.45)
-    ax.set_title("crossing(25) and the cost of exactness: ns per call", loc="left", fontsize=10)
-    ax.set_xlabel("ns per call (linear)")
-    ax.legend(loc="upper right", fontsize=8, frameon=False)
-    ax.grid(axis="x", alpha=0.3)
-
-
-def draw(scenarios: dict[str, Any], machine_line: str, path: Path) -> Path | None:
-    """Write the chart; None when neither scenario has a figure to draw."""
-    panels = [
-        name
-        for name in ("article", "crossing")
-        if name in scenarios
-        and any("ns_per_call" in r or "crossing_ns" in r for r in scenarios[name]["rows"])
+    ax.spines[["top", "right"]].set_visible(False)
+    handles = [
+        Patch(color=DARK, label="the bare crossing(25): the mechanism alone"),
+        Patch(color=LIGHT, label="+ checks and the exact Python int"),
+        Patch(color=GREY, label="baseline: no native code of ours"),
+        Line2D(
+            [], [], color="black", marker="|", markersize=12, lw=1.2, label="± 1 std dev of pyperf's values"
+        ),
     ]
-    if not panels:
-        return None
+    if noisy:
+        handles.append(Patch(color=NOISE, label="⚠ noise larger than the figure: not a measurement"))
+    ax.legend(handles=handles, loc="upper right", fontsize=12, frameon=False)
+
+
+def _detail(ax: Any, res: Results) -> None:
+    for b in res.backends("sweep"):
+        rows = [r for r in res.rows("sweep") if r["backend"] == b and r["status"] == "ok" and r["n"] > 0]
+        pts = sorted((r["n"], r["mean"] * 1e9) for r in rows if not r.get("strategy"))
+        if pts:
+            style = {"color": "black", "ls": "--", "lw": 2.5} if b == GMPY2 else {}
+            label = "int(gmpy2.fac(n))" if b == GMPY2 else b
+            ax.plot([n for n, _ in pts], [t for _, t in pts], marker="o", ms=4, label=label, **style)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("n (log scale)", fontsize=13)
+    ax.set_ylabel("ns per call of factorial(n) (log scale)", fontsize=13)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=11, ncol=2, frameon=False)
+
+
+def draw(data: dict[str, Any], run: Path) -> None:
+    """chart.png and chart-detail.png in ``run`` (a scenario that did not run leaves its panel empty)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    heights = [max(len(scenarios[p]["rows"]), 2) * 0.38 + 1.0 for p in panels]
-    fig, axes = plt.subplots(
-        len(panels),
-        1,
-        figsize=(10, sum(heights) + 0.8),
-        gridspec_kw={"height_ratios": heights},
-        squeeze=False,
-    )
-    for ax, name in zip(axes[:, 0], panels, strict=True):
-        (_article_panel if name == "article" else _crossing_panel)(ax, scenarios[name])
-        ax.spines[["top", "right"]].set_visible(False)
-    fig.suptitle(
-        f"factlab: one exact factorial, ten ways to call it from Python\n{machine_line}",
-        fontsize=11,
-        x=0.01,
-        ha="left",
-    )
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    res = Results(data)
+    for name, panel, title, shown in (
+        ("chart.png", _slide, "factorial(25): one exact call, ns (lower is faster)", res.rows("article")),
+        (
+            "chart-detail.png",
+            _detail,
+            "factorial(n) across n: where each representation changes",
+            res.rows("sweep"),
+        ),
+    ):
+        fig, ax = plt.subplots(figsize=(16, 9))
+        if shown:
+            panel(ax, res)
+        else:
+            ax.text(0.5, 0.5, "not measured in this run", ha="center", fontsize=20, transform=ax.transAxes)
+        ax.set_title(title, loc="left", fontsize=20)
+        _stamp(fig, data)
+        fig.tight_layout(rect=(0, 0.03, 1, 1))
+        fig.savefig(run / name, dpi=120)
+        plt.close(fig)

@@ -1,21 +1,18 @@
-"""Turning results into tables: rich in the terminal, Markdown for the docs, and comparisons.
+"""The run's tables, from its results: rich in the terminal, Markdown in ``summary.md``.
 
-Each scenario becomes one or more :class:`Table` (headers, string cells, a
-style per row, notes); the same tables are rendered by rich and as Markdown,
-so the terminal and ``summary.md`` never disagree.
+Every ratio reads one way, the way the targets read: "A is r x faster than
+B", r = B's time / A's time (below 1x when A is slower).
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from factlab.bench.scenarios import ARTICLE_FIGURES, GMPY2, SCENARIOS, fmt_seconds
+from factlab.bench.scenarios import GMPY2, SCENARIOS, TITLES
 
-FORMAT = "factlab-bench/1"
-X = "\N{MULTIPLICATION SIGN}"  # for ratios: 14x
+X = "\N{MULTIPLICATION SIGN}"
+ARTICLE = {"calls": 1_000_000, "python_s": 1.91, "cffi_s": 0.13, "speedup": 14}  # the seed article's figures
 
 
 @dataclass
@@ -23,441 +20,298 @@ class Table:
     title: str
     headers: list[str]
     rows: list[list[str]] = field(default_factory=list)
-    styles: list[str] = field(default_factory=list)  # one rich style per row ("" for none)
     notes: list[str] = field(default_factory=list)
-    left: int = 1  # how many leading columns hold names (left-aligned); figures are right-aligned
+    left: int = 1  # leading columns of names (left-aligned); figures are right-aligned
 
-    def add(self, cells: list[str], style: str = "") -> None:
-        self.rows.append(cells)
-        self.styles.append(style)
-
-
-# -- cell formats ---------------------------------------------------------------
+    def problem(self, label: str, row: dict[str, Any] | None) -> None:
+        """A row without figures: why, then blanks."""
+        self.rows.append([label, why(row), *[""] * (len(self.headers) - 2)])
 
 
-def ns(value: float | None, stdev: float | None = None) -> str:
+def why(row: dict[str, Any] | None) -> str:
+    """Why a row has no figure: skipped (and its note), failed or a wrong value."""
+    if row is None:
+        return "—"
+    return {"wrong": "WRONG VALUE", "failed": "FAILED"}.get(row["status"], row.get("note", row["status"]))
+
+
+def seconds(value: float | None) -> str:
+    """A duration in the unit a reader takes in at once: 53.2 ns, 1.07 µs, 4.10 ms, 6.6 s."""
     if value is None:
         return "—"
-    text = f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
-    if stdev is not None:
-        sd = f"{stdev:,.0f}" if stdev >= 10 else f"{stdev:.2g}"
-        text += f" ± {sd}"
-    return text
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
+        if value >= scale:
+            return f"{value / scale:.3g} {unit}"
+    return f"{value * 1e9:.3g} ns"
+
+
+def ns(mean: float, stdev: float | None = None) -> str:
+    text = f"{mean * 1e9:,.0f}" if mean >= 1e-7 else f"{mean * 1e9:.3g}"
+    return text + (f" ± {stdev * 1e9:.2g}" if stdev is not None else "")
 
 
 def times(value: float | None) -> str:
-    if value is None:
-        return "—"
-    return f"{value:,.0f}{X}" if value >= 100 else f"{value:.3g}{X}"
+    return "—" if value is None else (f"{value:,.0f}{X}" if value >= 100 else f"{value:.3g}{X}")
 
 
-def yes_no(value: bool | None) -> str:
-    return "—" if value is None else ("yes" if value else "NO")
+class Results:
+    """Lookups into one run's results.json."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.data = data
+        self.scenarios: dict[str, list[dict[str, Any]]] = data["scenarios"]
+
+    def rows(self, scenario: str) -> list[dict[str, Any]]:
+        return self.scenarios.get(scenario, [])
+
+    def row(self, scenario: str, backend: str, n: int | None = None, **match: Any) -> dict[str, Any] | None:
+        match.setdefault("strategy", "")  # a backend's own row, not one of its strategies
+        for r in self.rows(scenario):
+            mine = r["backend"] == backend and (n is None or r.get("n") == n)
+            if mine and all(r.get(k, "" if k == "strategy" else 0) == v for k, v in match.items()):
+                return r
+        return None
+
+    def mean(self, scenario: str, backend: str, n: int | None = None, **match: Any) -> float | None:
+        r = self.row(scenario, backend, n, **match)
+        return r["mean"] if r is not None and r["status"] == "ok" else None
+
+    def faster(self, mine: float | None, other: float | None) -> float | None:
+        """How many times faster ``mine`` is than ``other``."""
+        return other / mine if mine and other else None
+
+    def backends(self, scenario: str) -> list[str]:
+        return list(dict.fromkeys(r["backend"] for r in self.rows(scenario)))
 
 
-def _backend(row: dict[str, Any]) -> str:
-    return "gmpy2 (GMP, reference)" if row["backend"] == GMPY2 else row["backend"]
-
-
-def _style(row: dict[str, Any]) -> str:
-    if row["status"] == "skipped":
-        return "dim"
-    if row["status"] in ("failed", "wrong") or row.get("exact") is False:
-        return "bold red"
-    if row["backend"] in ("python", "math", GMPY2):
-        return "italic"
-    return ""
-
-
-def _problem(row: dict[str, Any], width: int) -> list[str]:
-    """Cells of a row that has no figures: its note, then blanks."""
-    status = {"failed": "FAILED: ", "wrong": "WRONG VALUE: "}.get(row["status"], "")
-    return [status + str(row.get("note", "")), *([""] * (width - 1))]
-
-
-# -- the scenarios as tables ----------------------------------------------------
-
-
-def article_table(result: dict[str, Any]) -> Table:
-    calls = result["calls"]
-    t = Table(
-        f"{result['title']}",
-        [
-            "backend",
-            "ns per call",
-            f"{calls:,} calls",
-            "speed-up over pure Python",
-            "time ÷ math.factorial's",
-            "exact 25!",
-        ],
-    )
-    for row in result["rows"]:
-        if row["status"] != "ok":
-            t.add([row["backend"], *_problem(row, 5)], _style(row))
+def article_table(res: Results) -> Table:
+    faster = [f"{X} faster than pure Python", f"{X} faster than math"]
+    t = Table(TITLES["article"], ["backend", "ns per call", "1,000,000 calls", *faster])
+    py, m = res.mean("article", "python"), res.mean("article", "math")
+    for b in res.backends("article"):
+        r, mean = res.row("article", b), res.mean("article", b)
+        if mean is None:
+            t.problem(b, r)
             continue
-        t.add(
-            [
-                row["backend"],
-                ns(row["ns_per_call"], row["stdev_ns"]),
-                f"{row['seconds_per_million']:.3f} s",
-                times(row.get("speedup_vs_python")),
-                times(row.get("ratio_to_math")),
-                yes_no(row.get("exact")),
-            ],
-            _style(row),
-        )
-    fig = result.get("article_figures", ARTICLE_FIGURES)
-    py, cffi = fig["pure_python_seconds"], fig["cffi_seconds"]
-    t.add(["the article: pure Python", "—", f"{py:.2f} s", f"1{X}", "—", "yes (but its 0! was 0)"], "cyan")
-    t.add(
-        [
-            "the article: CFFI",
-            "—",
-            f"{cffi:.2f} s",
-            f"{fig['claimed_speedup']}{X} (as claimed)",
-            "—",
-            "NO (a C long overflows at 21!)",
-        ],
-        "cyan",
+        speedups = [times(res.faster(mean, py)), times(res.faster(mean, m))]
+        t.rows.append([b, ns(mean, r["stdev"]), f"{mean * 1e6:.3f} s", *speedups])  # type: ignore[index]
+    a = ARTICLE
+    t.rows.append(["the article: pure Python", "—", f"{a['python_s']:.2f} s", f"1{X}", "—"])
+    t.rows.append(["the article: CFFI (25! wrong)", "—", f"{a['cffi_s']:.2f} s", f"{a['speedup']}{X}", "—"])
+    t.notes.append(
+        "Mean ± std dev of pyperf's values, per call, loop included. Every timed loop's last value was "
+        "compared with math.factorial(25): a wrong answer fails its row instead of giving a figure."
     )
     t.notes.append(
-        "Mean ± std dev over pyperf's worker processes, per call, loop included "
-        "(the loop of `python -m timeit`)."
-    )
-    t.notes.append(
-        "The article's rows are its own figures, on its own machine: compare ratios, not "
-        "seconds. Of its results: " + "; ".join(fig["notes"]) + "."
+        "The article's rows are its own figures on its own machine (compare ratios): its CFFI function "
+        "returned a C long, which overflows at 21!, and its pure-Python loop gave 0! = 0."
     )
     return t
 
 
-def crossing_table(result: dict[str, Any]) -> Table:
-    t = Table(
-        result["title"],
-        ["backend", "crossing(25) ns", "factorial(25) ns", "cost of exactness ns", "factorial ÷ crossing"],
-    )
-    for row in result["rows"]:
-        if "crossing_ns" not in row:
-            t.add([row["backend"], *_problem(row, 4)], _style(row))
+def crossing_table(res: Results) -> Table:
+    t = Table(TITLES["crossing"], f"backend|crossing(25) ns|factorial(25) ns|cost of exactness ns|factorial "
+              f"{X} faster than crossing".split("|"))  # fmt: skip
+    for b in res.backends("crossing"):
+        cross, fact = res.mean("crossing", b), res.mean("article", b)
+        if cross is None:
+            t.problem(b, res.row("crossing", b))
             continue
-        t.add(
+        extra = None if fact is None else fact - cross
+        noise = " (noise: crossing ≥ call)" if extra is not None and extra <= 0 else ""
+        t.rows.append(
             [
-                row["backend"],
-                ns(row["crossing_ns"], row["crossing_stdev_ns"]),
-                ns(row.get("factorial_ns")),
-                ns(row.get("exactness_ns")),
-                times(row.get("exactness_ratio")),
-            ],
-            _style(row),
+                b,
+                ns(cross, res.row("crossing", b)["stdev"]),  # type: ignore[index]
+                "—" if fact is None else ns(fact),
+                "—" if extra is None else ns(extra) + noise,
+                times(res.faster(fact, cross)),
+            ]
         )
     t.notes.append(
-        "crossing(n) is each binding's bare entry point: u64 in, u64 out, no argument "
-        "checks, no big int (it returns 0 past 20!). math's crossing is math.factorial "
-        "itself, so its cost of exactness is 0 by definition."
+        "crossing(n) is each binding's bare entry point: u64 in, u64 out, no checks, no big int (0 past 20!, "
+        "by design). math's crossing is math.factorial itself. A cost of exactness at or below 0 is noise."
     )
     return t
 
 
-def sweep_table(result: dict[str, Any]) -> Table:
-    ns_list: list[int] = result["ns"]
-    t = Table(result["title"] + " (ns per call)", ["backend", *[f"n={n:,}" for n in ns_list]])
-    cells: dict[str, dict[int, str]] = {}
-    order: list[str] = []
-    problems: dict[str, dict[str, Any]] = {}
-    for row in result["rows"]:
-        b = row["backend"]
-        if b not in order:
-            order.append(b)
-            cells[b] = {}
-        if "n" not in row or row["status"] == "skipped":
-            problems[b] = row
-            continue
-        if row["status"] != "ok":
-            cells[b][row["n"]] = "FAILED" if row["status"] == "failed" else "WRONG"
-            t.notes.append(f"{b} n={row['n']}: {row.get('note', '')}")
-        elif row.get("exact") is False:
-            cells[b][row["n"]] = ns(row["ns_per_call"]) + " WRONG"
+def sweep_table(res: Results) -> Table:
+    rows = res.rows("sweep")
+    ns_list = sorted({r["n"] for r in rows if "n" in r})
+    t = Table(TITLES["sweep"] + " (ns per call)", ["backend", *[f"n={n:,}" for n in ns_list]])
+    labels = list(dict.fromkeys((r["backend"], r.get("strategy", "")) for r in rows))
+    for b, strategy in labels:
+        cells = {}
+        for r in rows:
+            if r["backend"] == b and r.get("strategy", "") == strategy and "n" in r:
+                cells[r["n"]] = ns(r["mean"]) if r["status"] == "ok" else r["status"]
+                if r["status"] != "ok":
+                    t.notes.append(f"{r['name']}: {r.get('note', r['status'])}")
+        whole = next((r for r in rows if r["backend"] == b and "n" not in r), None)
+        label = f"{b} [{strategy}]" if strategy else ("gmpy2 (GMP, reference)" if b == GMPY2 else b)
+        if whole:
+            t.problem(label, whole)
         else:
-            cells[b][row["n"]] = ns(row["ns_per_call"])
-    for b in order:
-        if b in problems:
-            t.add([b, *_problem(problems[b], len(ns_list))], _style(problems[b]))
-        else:
-            style = "italic" if b in ("python", "math") else ""
-            if any("WRONG" in c or "FAILED" in c for c in cells[b].values()):
-                style = "bold red"
-            t.add([b, *[cells[b].get(n, "—") for n in ns_list]], style)
-    t.notes.append("0..20: the u64 table; 21..34: u128; 35 on: a big integer from limbs.")
+            t.rows.append([label, *[cells.get(n, "—") for n in ns_list]])
+    t.notes.append(
+        "0..20: the u64 table; 21..34: u128; 35 on: a big integer from limbs. gmpy2's row is "
+        "int(gmpy2.fac(n)): GMP with its conversion to a Python int. [name]: one of the backend's "
+        "allocation strategies."
+    )
     return t
 
 
-def big_table(result: dict[str, Any]) -> Table:
-    ns_list: list[int] = result["ns"]
+def big_table(res: Results) -> Table:
+    ns_list = sorted({r["n"] for r in res.rows("big") if "n" in r})
     headers = ["backend"]
     for n in ns_list:
-        headers += [f"n={n:,}", "speed-up over math"]
-    t = Table(result["title"], headers)
-    by: dict[str, dict[int, dict[str, Any]]] = {}
-    order: list[str] = []
-    whole: dict[str, dict[str, Any]] = {}
-    for row in result["rows"]:
-        b = row["backend"]
-        if b not in order:
-            order.append(b)
-            by[b] = {}
-        if "n" not in row:
-            whole[b] = row
-        else:
-            by[b][row["n"]] = row
-    for b in order:
-        if b in whole:
-            t.add([b, *_problem(whole[b], 2 * len(ns_list))], _style(whole[b]))
-            continue
-        cells = [_backend({"backend": b})]
-        style = "italic" if b in ("python", "math", GMPY2) else ""
+        headers += [f"n={n:,}", f"{X} faster than math", f"{X} faster than gmpy2"]
+    t = Table(TITLES["big"], headers)
+    for b in res.backends("big"):
+        cells = ["gmpy2 (GMP, reference)" if b == GMPY2 else b]
         for n in ns_list:
-            row = by[b].get(n)
-            if row is None:
-                cells += ["—", "—"]
-            elif row["status"] == "ok":
-                cells += [fmt_seconds(row["seconds"]), times(row.get("speedup_vs_math"))]
-            else:
-                cells += ["skipped" if row["status"] == "skipped" else row["status"].upper(), ""]
-                t.notes.append(f"{b} n={n:,}: {row.get('note', '')}")
-                if row["status"] != "skipped":
-                    style = "bold red"
-        t.add(cells, style)
-    refs = ", ".join(f"n={int(n):,}: {src}" for n, src in result.get("references", {}).items())
-    if refs:
-        t.notes.append(f"Every timed value was checked against an independent reference ({refs}).")
-    t.notes.append("gmpy2's row is gmpy2.fac(n) converted with int(): GMP, for scale.")
+            mean, r = res.mean("big", b, n), res.row("big", b, n) or res.row("big", b)
+            if mean is None:
+                cells += [why(r), "", ""]
+                continue
+            cells += [
+                seconds(mean),
+                times(res.faster(mean, res.mean("big", "math", n))),
+                times(res.faster(mean, res.mean("big", GMPY2, n))),
+            ]
+        t.rows.append(cells)
+    t.notes.append("Every timed value was checked against n! from GMP (or math.factorial without gmpy2).")
     return t
 
 
-def threads_table(result: dict[str, Any]) -> Table:
-    n = result["n"]
+def threads_table(res: Results) -> Table:
+    rows = res.rows("threads")
+    n = next((r["n"] for r in rows if "n" in r), 0)
     t = Table(
-        f"{result['title']} (n={n:,})",
-        [
-            "backend",
-            "t1: one call, one thread",
-            "t2: two calls, two threads",
-            "speed-up 2·t1/t2",
-            "other thread ran",
-            "releases the GIL",
-        ],
-    )
-    for row in result["rows"]:
-        if row["status"] != "ok":
-            t.add([row["backend"], *_problem(row, 5)], _style(row))
+        f"{TITLES['threads']} (n={n:,})",
+        ["backend", "t1: one call", "t2: two calls, two threads", f"two threads {X} faster than in turns",
+         "other thread ran", "releases the GIL", "idle cores"],
+    )  # fmt: skip
+    for b in res.backends("threads"):
+        one, two = res.row("threads", b, threads=1), res.row("threads", b, threads=2)
+        if one is None or two is None or one["status"] != "ok" or two["status"] != "ok":
+            bad = next((r for r in (one, two) if r is not None and r["status"] != "ok"), None)
+            t.problem(b, bad or res.row("threads", b))
             continue
-        t.add(
-            [
-                row["backend"],
-                fmt_seconds(row["t1"]),
-                fmt_seconds(row["t2"]),
-                times(row["speedup"]),
-                f"{min(row['gil_share'], 1.0):.0%}",
-                row["releases_gil"],
-            ],
-            _style(row),
-        )
-    load = result.get("load_average")
-    busy = f"; load average {load:.1f} when it started" if load is not None else ""
+        share = one["gil_share"]
+        t.rows.append(
+            [b, seconds(one["mean"]), seconds(two["mean"]), times(2 * one["mean"] / two["mean"]),
+             f"{min(share, 1.0):.0%}", releases_gil(b, share), f"{two['idle_cores']:.1f}"]
+        )  # fmt: skip
     t.notes.append(
-        f"Speed-up: ≈2{X} when both calls ran at once, ≈1{X} when they took turns; it needs two idle "
-        f"cores ({result.get('usable_cores')} usable here{busy})."
+        f"In turns is 2·t1: two threads reach 2{X} when both calls run at once, 1{X} when they take turns; "
+        "that needs two idle cores ('idle cores': measured just before the two-thread timing)."
     )
     t.notes.append(
-        "'Other thread ran': how fast a second thread ran Python while the first was inside the "
-        "call, against its speed alone. 0% means the call held the GIL; this does not depend on "
-        "idle cores, so it decides 'releases the GIL'."
+        "'Other thread ran': how fast a second thread ran Python while the first was inside the call, "
+        "against its speed alone. 0% means the call held the GIL: it does not need idle cores, so it decides "
+        "'releases the GIL'."
     )
     return t
 
 
-def scenario_tables(name: str, result: dict[str, Any]) -> list[Table]:
-    return {
-        "article": lambda: [article_table(result)],
-        "crossing": lambda: [crossing_table(result)],
-        "sweep": lambda: [sweep_table(result)],
-        "big": lambda: [big_table(result)],
-        "threads": lambda: [threads_table(result)],
-    }[name]()
+GIL_SHARE_THRESHOLD = 0.05  # a held GIL gives exactly 0; a released one > 0.1 even on a busy machine
+
+
+def releases_gil(backend: str, share: float) -> str:
+    if backend == "python":
+        return "no: bytecode takes turns"
+    return "yes" if share >= GIL_SHARE_THRESHOLD else "no"
 
 
 def targets_table(targets: list[dict[str, Any]]) -> Table:
-    """The speed targets (factlab.bench.targets) this run measured, against what they require."""
-    table = Table(
+    t = Table(
         "Speed targets: each a ratio within this run",
-        ["target", "backend", "measured", "required", "met"],
+        ["target", "backend", "measured", "required", "verdict"],
         left=2,
     )
-    measured = [t for t in targets if t["met"] is not None]
-    for t in measured:
-        required = f"{t['comparison']} {times(t['required'])}"
-        table.add(
-            [t["target"], t["backend"], times(t["measured"]), required, "yes" if t["met"] else "NO"],
-            "" if t["met"] else "bold red",
+    for g in targets:
+        digits = (
+            ".4g" if f"{g['measured'] or 0:.3g}" == f"{g['required']:.3g}" else ".3g"
+        )  # 19.98x is not 20x
+        measured = (
+            "—"
+            if g["measured"] is None
+            else f"{g['measured']:{digits}}{X}" + (f" ({g['where']})" if g.get("where") else "")
         )
-    met = sum(1 for t in measured if t["met"])
-    table.notes.append(f"{met} of {len(measured)} measured targets met; docs/src/targets.md says why.")
-    if len(measured) < len(targets):
-        missing = len(targets) - len(measured)
-        table.notes.append(f"{missing} more not measured here (scenario not run or backend not built).")
-    return table
+        verdict = {True: "met", False: "NOT MET", None: g.get("why", "not measured")}[g["met"]]
+        t.rows.append([g["target"], g["backend"], measured, f"≥ {g['required']:.3g}{X}", verdict])
+    judged = [g for g in targets if g["met"] is not None]
+    t.notes.append(
+        f"{sum(g['met'] for g in judged)} of {len(judged)} judged targets met; docs/src/targets.md says "
+        "why each exists and what stops the others. (n=...): the worst n of a target over several."
+    )
+    return t
 
 
-# -- rendering ------------------------------------------------------------------
+TABLES = {
+    "article": article_table,
+    "crossing": crossing_table,
+    "sweep": sweep_table,
+    "big": big_table,
+    "threads": threads_table,
+}
+
+
+def tables(data: dict[str, Any]) -> list[Table]:
+    res = Results(data)
+    out = [TABLES[s](res) for s in SCENARIOS if res.rows(s)]
+    return out + ([targets_table(data["targets"])] if data.get("targets") else [])
 
 
 def to_rich(table: Table) -> Any:
+    from rich.markup import escape
     from rich.table import Table as RichTable
 
-    rt = RichTable(
-        title=table.title,
-        title_justify="left",
-        caption_justify="left",
-        caption="\n".join(table.notes) or None,
-    )
+    notes = escape("\n".join(table.notes))
+    rt = RichTable(title=escape(table.title), title_justify="left", caption_justify="left", caption=notes)
     for i, header in enumerate(table.headers):
-        rt.add_column(header, justify="left" if i < table.left else "right", overflow="fold")
-    for cells, style in zip(table.rows, table.styles, strict=True):
-        rt.add_row(*cells, style=style or None)
+        rt.add_column(escape(header), justify="left" if i < table.left else "right", overflow="fold")
+    for cells in table.rows:
+        style = "bold red" if any(c in ("WRONG VALUE", "FAILED", "NOT MET") for c in cells) else None
+        rt.add_row(*map(escape, cells), style=style)
     return rt
 
 
-def _md_escape(text: str) -> str:
-    return text.replace("|", "\\|")
+def to_markdown(table: Table) -> str:
+    def line(cells: list[str]) -> str:
+        return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
+
+    aligns = [":---"] * table.left + ["---:"] * (len(table.headers) - table.left)
+    out = [
+        f"### {table.title}",
+        "",
+        line(table.headers),
+        "|" + "|".join(aligns) + "|",
+        *map(line, table.rows),
+        "",
+    ]
+    return "\n".join(out + [f"- {note}" for note in table.notes] + [""])
 
 
-def to_markdown(table: Table, level: int = 3) -> str:
-    lines = [f"{'#' * level} {table.title}", ""]
-    lines.append("| " + " | ".join(_md_escape(h) for h in table.headers) + " |")
-    lines.append("|" + "|".join([":---"] * table.left + ["---:"] * (len(table.headers) - table.left)) + "|")
-    for cells in table.rows:
-        lines.append("| " + " | ".join(_md_escape(c) for c in cells) + " |")
-    lines.append("")
-    for note in table.notes:
-        lines.append(f"- {note}")
-    if table.notes:
-        lines.append("")
-    return "\n".join(lines)
-
-
-def summary_markdown(data: dict[str, Any], chart_name: str | None) -> str:
-    """summary.md: what the docs include: machine, settings, every table, the chart."""
+def summary_markdown(data: dict[str, Any]) -> str:
+    """summary.md: the run, its machine, the charts and every table."""
     m = data["machine"]
-    pk = m["packages"]
-    git = m.get("git") or {}
-    commit = git.get("commit", "unknown")[:12] + (" (with local changes)" if git.get("dirty") else "")
     out = [
         "## factlab benchmark results",
         "",
-        f"Measured {data['created']} in `{data['mode']['name']}` mode "
-        f"({data['wall_seconds']:.0f} s), factlab commit {commit}.",
+        f"Measured {data['created']} in `{data['mode']}` mode ({data['wall_seconds']:.0f} s), "
+        f"factlab commit {m.get('commit', 'unknown')}.",
         "",
-        f"- Machine: {m['cpu']}, {m['cores']} cores, {m['os']}",
-        f"- Python: {m['implementation']} {m['python']} ({m['python_compiler']})",
-        f"- Rust: {m.get('rustc') or 'rustc not found'}",
-        "- Packages: " + ", ".join(f"{k} {v}" for k, v in pk.items() if v),
-        "- Harness: pyperf, one manager process per figure with its own worker processes "
-        "(calibrated loops, warm-ups, mean ± std dev).",
+        f"- Machine: {m.get('cpu_model_name')}, {m.get('cpu_count')} cores, {m.get('platform')}",
+        f"- Python: {m.get('python_implementation')} {m.get('python_version')}; Rust: {m.get('rustc')}",
+        "- Packages: " + ", ".join(f"{k} {v}" for k, v in m.get("packages", {}).items() if v),
+        "- Harness: pyperf, one suite for the run (`pyperf.json` in the run's directory, readable with "
+        "`python -m pyperf show`); settings: " + ", ".join(f"{k} {v}" for k, v in data["settings"].items()),
+        "",
+        "![factorial(25) per backend](chart.png)",
+        "",
+        "![per-call time across n](chart-detail.png)",
         "",
     ]
-    if chart_name:
-        out += [f"![factorial(25) and crossing(25) per backend]({chart_name})", ""]
-    for name in SCENARIOS:
-        if name in data["scenarios"]:
-            for table in scenario_tables(name, data["scenarios"][name]):
-                out.append(to_markdown(table))
-    if data.get("targets"):
-        out.append(to_markdown(targets_table(data["targets"])))
-    return "\n".join(out).rstrip() + "\n"
-
-
-# -- comparing two runs -------------------------------------------------------------
-
-
-def load_results(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise SystemExit(f"cannot read benchmark results from {path}: {exc}") from None
-    if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise SystemExit(f"{path} is not a factlab benchmark result ({FORMAT})")
-    return data
-
-
-def _measurements(data: dict[str, Any]) -> dict[tuple[str, str, str, str], dict[str, Any]]:
-    """(scenario, backend, n, timing) -> timing, for every ok row of a result file."""
-    out: dict[tuple[str, str, str, str], dict[str, Any]] = {}
-    for scenario in SCENARIOS:
-        for row in data.get("scenarios", {}).get(scenario, {}).get("rows", []):
-            if row.get("status") != "ok":
-                continue
-            n = "" if row.get("n") is None else f"{row['n']:,}"
-            for label, timing in row.get("timings", {}).items():
-                out[(scenario, row["backend"], n, label)] = timing
-    return out
-
-
-def compare(old: dict[str, Any], new: dict[str, Any]) -> list[dict[str, Any]]:
-    """One entry per figure present in both runs: old and new mean, and the change."""
-    a, b = _measurements(old), _measurements(new)
-    changes = []
-    for key in b:
-        if key not in a:
-            continue
-        t_old, t_new = a[key], b[key]
-        m_old, m_new = float(t_old["mean"]), float(t_new["mean"])
-        noise = float(t_old.get("stdev", 0.0)) + float(t_new.get("stdev", 0.0))
-        scenario, backend, n, label = key
-        changes.append(
-            {
-                "scenario": scenario,
-                "backend": backend,
-                "n": n,
-                "what": label,
-                "old": m_old,
-                "new": m_new,
-                "percent": (m_new - m_old) / m_old * 100.0,
-                "speedup": m_old / m_new,
-                "within_noise": abs(m_new - m_old) <= noise,
-            }
-        )
-    return changes
-
-
-def change_text(c: dict[str, Any]) -> str:
-    if c["speedup"] >= 1:
-        text = f"{(c['speedup'] - 1) * 100:.1f}% faster"
-    else:
-        text = f"{(1 / c['speedup'] - 1) * 100:.1f}% slower"
-    return text + (" (within noise)" if c["within_noise"] else "")
-
-
-def compare_table(changes: list[dict[str, Any]], old_name: str, new_name: str) -> Table:
-    t = Table(
-        f"Change from {old_name} to {new_name}",
-        ["scenario", "backend", "figure", "n", "old", "new", "change"],
-        left=3,
-    )
-    for c in changes:
-        style = "dim" if c["within_noise"] else ("green" if c["speedup"] >= 1 else "red")
-        t.add(
-            [
-                c["scenario"],
-                c["backend"],
-                c["what"],
-                c["n"],
-                fmt_seconds(c["old"]),
-                fmt_seconds(c["new"]),
-                change_text(c),
-            ],
-            style,
-        )
-    if not changes:
-        t.notes.append("No figure in common: different scenarios or backends.")
-    t.notes.append("Per call; 'within noise' when the difference is within the sum of the two std devs.")
-    return t
+    return "\n".join(out + [to_markdown(t) for t in tables(data)]).rstrip() + "\n"

@@ -10,7 +10,14 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#ifdef __linux__
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#endif
 
 #include "factlab.h"
 
@@ -150,6 +157,29 @@ static void check_errors(void) {
     factlab_big_free(&big);
 }
 
+/* Out of memory: under a 256 MiB address-space limit, 10^8! (a 300 MiB
+ * result) is refused before anything is allocated, and the process goes on.
+ * In a child process, so that the limit does not reach the other checks. */
+static void check_no_memory(void) {
+#ifdef __linux__
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct rlimit limit = {256u << 20, 256u << 20};
+        FactlabBig big = garbage();
+        int ok = setrlimit(RLIMIT_AS, &limit) == 0;
+        ok = ok && factlab_factorial(FACTLAB_MAX_N, &big) == FACTLAB_NO_MEMORY;
+        ok = ok && is_empty(&big);
+        ok = ok && factlab_factorial(30, &big) == FACTLAB_OK && big.len == 2;
+        factlab_big_free(&big);
+        _exit(ok ? 0 : 1);
+    }
+    int status = 0;
+    CHECK(pid > 0 && waitpid(pid, &status, 0) == pid);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+#endif
+}
+
 static void check_free(void) {
     FactlabBig empty = {NULL, 0};
     FactlabBig big;
@@ -165,12 +195,72 @@ static void check_free(void) {
     CHECK(is_empty(&big));
 }
 
+/* The caller allocates: a bound, then the library fills the caller's buffer. */
+static void check_caller_allocates(void) {
+    unsigned char stack[24];
+    unsigned char *heap;
+    size_t cap;
+    size_t i;
+    int zeros = 1;
+    FactlabBig big = garbage();
+
+    /* 35! = 0x12_6...: 133 bits, 17 bytes; the bound says 3 limbs. */
+    CHECK(factlab_factorial_bound(35) == 24);
+    memset(stack, 0xA5, sizeof stack);
+    CHECK(factlab_factorial_fill(35, stack, 23) == FACTLAB_BUFFER_TOO_SMALL);
+    CHECK(stack[0] == 0xA5); /* nothing written */
+    CHECK(factlab_factorial_fill(35, stack, sizeof stack) == FACTLAB_OK);
+    CHECK(factlab_factorial(35, &big) == FACTLAB_OK);
+    CHECK(big.len == 3 && memcmp(stack, big.limbs, 17) == 0);
+    for (i = 17; i < sizeof stack; i++) {
+        zeros = zeros && stack[i] == 0;
+    }
+    CHECK(zeros);
+    factlab_big_free(&big);
+
+    /* A heap buffer, as a C caller would for any n: malloc'd, freed by us. */
+    cap = factlab_factorial_bound(1000);
+    CHECK(cap >= 134 * 8 && cap % 8 == 0);
+    heap = malloc(cap);
+    CHECK(heap != NULL);
+    if (heap != NULL) {
+        CHECK(factlab_factorial_fill(1000, heap, cap) == FACTLAB_OK);
+        CHECK(heap[133 * 8] == 0xA7 && heap[133 * 8 + 1] == 0xA2 && heap[133 * 8 + 2] == 0x02);
+        free(heap);
+    }
+
+    /* Refusals. */
+    CHECK(factlab_factorial_bound((uint64_t)FACTLAB_MAX_N + 1) == 0);
+    CHECK(factlab_factorial_fill((uint64_t)FACTLAB_MAX_N + 1, stack, sizeof stack) == FACTLAB_TOO_LARGE);
+    CHECK(factlab_factorial_fill(5, NULL, 8) == FACTLAB_NULL_POINTER);
+}
+
+/* Small results by value: nobody allocates. */
+static void check_by_value(void) {
+    FactlabSmall small = factlab_factorial_small(25);
+    size_t i;
+    int zeros = 1;
+
+    CHECK(small.limbs[0] == UINT64_C(0x619FB0907BC00000) && small.limbs[1] == UINT64_C(0xCD4A0));
+    for (i = 2; i < 16; i++) {
+        zeros = zeros && small.limbs[i] == 0;
+    }
+    CHECK(zeros);
+    small = factlab_factorial_small(FACTLAB_MAX_SMALL_N);
+    CHECK(small.limbs[15] != 0); /* 170! has 1020 bits */
+    small = factlab_factorial_small(FACTLAB_MAX_SMALL_N + 1);
+    CHECK(small.limbs[0] == 0 && small.limbs[15] == 0);
+}
+
 int main(void) {
     check_scalar_crossings();
     check_small_through_the_big_path();
     check_1000();
     check_errors();
+    check_no_memory();
     check_free();
+    check_caller_allocates();
+    check_by_value();
     printf("check_factlab: %d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
 }
