@@ -142,5 +142,5 @@ _mdbook:
     elif mdbook --version 2>/dev/null | grep -qx 'mdbook v{{mdbook_version}}'; then \
         mkdir -p "$(dirname "{{mdbook}}")" && ln -sf "$(command -v mdbook)" "{{mdbook}}"; \
     else echo "just docs: installing mdBook {{mdbook_version}} into target/tools (a few minutes, once;" \
-        "your own ~/.cargo/bin is left alone)"; \
+        "your own ~/.cargo/bin is left alone)"; rm -f "{{mdbook}}"; \
         cargo install mdbook --locked --version "={{mdbook_version}}" --root "$(dirname "$(dirname "{{mdbook}}")")"; fi
