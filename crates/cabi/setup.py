@@ -27,13 +27,23 @@ HERE = Path(__file__).resolve().parent
 SUFFIX = ".dylib" if sys.platform == "darwin" else ".so"
 
 
-def cargo(*args: str) -> str:
+def cargo(*args: str, echo: bool = False) -> str:
+    """Runs cargo and returns its output; with ``echo``, each line is also printed
+    as it comes (`pip install -v`, or PIP_VERBOSE=1, shows the build's progress)."""
     command = ["cargo", *args]
     print("factlab-cabi: $", " ".join(command), flush=True)
-    done = subprocess.run(command, cwd=HERE, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    lines = []
+    with subprocess.Popen(command, cwd=HERE, text=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT) as done:
+        assert done.stdout is not None
+        for line in done.stdout:
+            lines.append(line)
+            if echo:
+                print(line, end="", flush=True)
     if done.returncode != 0:
-        sys.exit(f"factlab-cabi: `{' '.join(command)}` failed:\n{done.stdout}")
-    return done.stdout
+        shown = "(above)" if echo else "".join(lines)
+        sys.exit(f"factlab-cabi: `{' '.join(command)}` failed:\n{shown}")
+    return "".join(lines)
 
 
 class BuildWithCargo(build_py):
@@ -47,7 +57,7 @@ class BuildWithCargo(build_py):
         # profile's LTO here nor reuse the malachite that maturin compiled for
         # the other crates (it would build a second one, with other flags).
         out = cargo("rustc", "--release", "--locked", "--lib", "--crate-type", "cdylib",
-                    "--crate-type", "staticlib", "--", "--print", "native-static-libs")
+                    "--crate-type", "staticlib", "--", "--print", "native-static-libs", echo=True)
         flags = [line.split("native-static-libs:", 1)[1].strip() for line in out.splitlines()
                  if "native-static-libs:" in line]
         if not flags:
