@@ -8,23 +8,33 @@ python := env_var_or_default("FACTLAB_PYTHON", "python3")
 # The virtualenv every recipe uses (`just venv=DIR ...` for another one).
 venv := justfile_directory() / ".venv"
 py := venv / "bin/python"
+# `python` as your shell finds it, not the venv's own python3 (which the PATH below puts first).
+outer := "env PATH=" + quote(env_var("PATH"))
 # The venv's tools (maturin, cython, ...) first: the build back-ends call them by name.
 export PATH := venv / "bin" + ":" + env_var("PATH")
 # pip's quiet mode for the pinned requirements only; builds print their progress.
 pip := py + " -m pip --disable-pip-version-check"
+# mdBook, pinned and project-local (`just docs` installs it there, never over your own).
+mdbook_version := "0.5.4"
+mdbook := justfile_directory() / "target/tools/bin/mdbook"
 
 # Show the recipes.
 default:
     @just --list
 
+# Is this machine ready? Each prerequisite found or missing, with the command that fixes it.
+doctor:
+    @command -v python3 >/dev/null || { echo "MISSING  python3: install Python 3.10 or newer" >&2; exit 1; }
+    @{{outer}} python3 python/tools/doctor.py --python "{{python}}" --venv "{{venv}}"
+
 # Make .venv (again if `python` changed) and build + install every backend into it with pip.
 setup:
-    @{{python}} -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null || \
+    @{{outer}} {{python}} -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null || \
         { echo "just setup: '{{python}}' is not a Python >= 3.10 (try: just python=python3.12 setup)" >&2; exit 1; }
-    @want="$({{python}} -c 'import sys; print(sys.version)')"; \
+    @want="$({{outer}} {{python}} -c 'import sys; print(sys.version)')"; \
         have="$({{py}} -c 'import sys; print(sys.version)' 2>/dev/null || true)"; \
         if [ "$want" != "$have" ]; then echo "just setup: new virtualenv {{venv}} ({{python}})"; \
-            rm -rf "{{venv}}"; {{python}} -m venv "{{venv}}"; fi
+            rm -rf "{{venv}}"; {{outer}} {{python}} -m venv "{{venv}}"; fi
     {{pip}} install --quiet -r requirements.txt
     @# factlab itself, editable (python/factlab is what runs), and the C ABI library the FFI builds link.
     {{pip}} install --no-build-isolation --no-deps --editable ./python ./crates/cabi
@@ -38,6 +48,10 @@ test: setup lint
     cargo test --workspace --locked
     {{py}} -m pytest
 
+# Run one backend's Python tests, e.g. `just test-backend cffi-api`; other args go to pytest.
+test-backend NAME *ARGS: setup
+    {{py}} -m pytest tests --backend {{NAME}} {{ARGS}}
+
 # Formatting and lints, Rust and Python.
 lint: setup
     cargo fmt --all --check
@@ -50,6 +64,10 @@ fmt: setup
     cargo fmt --all
     {{py}} -m ruff format python tests docs
     {{py}} -m ruff check --fix python tests docs
+
+# Build target/wheelhouse: every project's wheel (manylinux, auditwheel-checked) for installs with no toolchain.
+wheels: setup
+    {{py}} python/tools/wheels.py
 
 # Time every backend with pyperf into target/bench/runs/ (latest: the last complete run); `just bench --help`.
 bench *ARGS: setup
@@ -68,26 +86,43 @@ header:
     FACTLAB_BLESS=1 cargo test -p factlab-cabi --test header
 
 # Run the C test program of the C ABI library under valgrind: no leak, no invalid access.
-# RUST_BACKTRACE=0: a printed backtrace keeps the symbol tables it loaded for the
-# rest of the process ("still reachable", by design of std, not factlab's leak).
 check-memory:
     cargo test -p factlab-cabi --test c_program
+    @# RUST_BACKTRACE=0: a printed backtrace keeps the symbol tables it loaded for the
+    @# rest of the process ("still reachable", by design of std, not factlab's leak).
     RUST_BACKTRACE=0 valgrind --leak-check=full --errors-for-leak-kinds=all --error-exitcode=1 \
         "${CARGO_TARGET_DIR:-target}/debug/check_factlab"
 
-# Workshop: build and test one exercise against your code in docs/exercises/NAME/start/ (it fails
-# until you solve it). `just exercise NAME solution` tests the reference; other args go to pytest.
+# Workshop: build and test your docs/exercises/NAME/start/ (`just exercise NAME solution`: the reference).
 exercise NAME *ARGS: setup
+    @# It fails until you solve the exercise; other args go to pytest.
     {{py}} docs/exercises/run.py exercise {{NAME}} {{ARGS}}
 
-# Prove every workshop exercise: its test passes against solution/ and fails against start/.
+# Workshop: put docs/exercises/NAME/start/ back as committed (your version is saved first).
+exercise-reset NAME:
+    {{python}} docs/exercises/run.py reset {{NAME}}
+
+# Prove every exercise: its test passes against solution/ and fails against start/ as committed.
 exercises-check: setup
     {{py}} docs/exercises/run.py check
+
+# Remove what the build made (.venv, target/, build dirs); keeps bench results and saved exercises.
+clean:
+    rm -rf "{{venv}}" .hypothesis .pytest_cache .ruff_cache .mypy_cache
+    @# The setuptools build dirs and egg-info of the PEP 517 projects, and every __pycache__.
+    find crates python docs tests \( -name build -o -name '*.egg-info' -o -name __pycache__ \) \
+        -prune -exec rm -rf {} +
+    @# target/: cargo's builds, the wheelhouse, the book, mdBook; not your results.
+    if [ -d target ]; then find target -mindepth 1 -maxdepth 1 ! -name bench ! -name exercises \
+        -exec rm -rf {} +; fi
+    if [ -d target/exercises ]; then find target/exercises -mindepth 2 -maxdepth 2 ! -name saved \
+        -exec rm -rf {} +; fi
+    @echo "just clean: kept target/bench (bench results) and target/exercises/*/saved (your saved exercises)"
 
 # Build the workshop book (docs/) into target/book; fails on a broken include or a dead internal link.
 docs: _mdbook
     python3 docs/figures.py
-    out="$(mdbook build docs 2>&1)" || { echo "$out"; exit 1; }; echo "$out"; \
+    out="$({{mdbook}} build docs 2>&1)" || { echo "$out"; exit 1; }; echo "$out"; \
         if grep -qE '(^|[[:space:]])(WARN|ERROR)([[:space:]]|$)' <<<"$out"; then \
             echo "just docs: mdbook reported a warning or an error (above)" >&2; exit 1; fi
     python3 docs/check_links.py target/book
@@ -95,12 +130,17 @@ docs: _mdbook
 # Serve the book on http://localhost:3000, rebuilding it on every edit.
 docs-serve: _mdbook
     python3 docs/figures.py
-    mdbook serve docs
+    {{mdbook}} serve docs
 
 # Copy a complete full `just bench` run (default: the latest) into the book; refuses a quick or partial one.
 docs-bench RUN="latest":
     {{python}} -m factlab bench --publish {{RUN}}
 
-# mdBook, pinned: installed with cargo when missing or of another version.
+# mdBook, pinned, in target/tools: your own mdbook if it is that version, else built there by cargo.
 _mdbook:
-    @mdbook --version 2>/dev/null | grep -qx 'mdbook v0.5.4' || cargo install mdbook --locked --version =0.5.4
+    @if "{{mdbook}}" --version 2>/dev/null | grep -qx 'mdbook v{{mdbook_version}}'; then :; \
+    elif mdbook --version 2>/dev/null | grep -qx 'mdbook v{{mdbook_version}}'; then \
+        mkdir -p "$(dirname "{{mdbook}}")" && ln -sf "$(command -v mdbook)" "{{mdbook}}"; \
+    else echo "just docs: installing mdBook {{mdbook_version}} into target/tools (a few minutes, once;" \
+        "your own ~/.cargo/bin is left alone)"; rm -f "{{mdbook}}"; \
+        cargo install mdbook --locked --version "={{mdbook_version}}" --root "$(dirname "$(dirname "{{mdbook}}")")"; fi

@@ -51,3 +51,30 @@ def backend(backend_name: str) -> factlab.Backend:
 @pytest.fixture
 def native(native_name: str) -> factlab.Backend:
     return load(native_name)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--backend",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="only the tests run for this backend (repeatable); `just test-backend NAME`",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``--backend NAME``: keep the tests parametrized with that backend's name, deselect the rest."""
+    chosen = config.getoption("backend")
+    if not chosen:
+        return
+    unknown = sorted(set(chosen) - set(factlab.backend_names()))
+    if unknown:
+        raise pytest.UsageError(f"--backend {', '.join(unknown)}: the backends are {factlab.backend_names()}")
+    keep, drop = [], []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        values = callspec.params.values() if callspec else ()
+        (keep if any(value in chosen for value in values if isinstance(value, str)) else drop).append(item)
+    config.hook.pytest_deselected(items=drop)
+    items[:] = keep

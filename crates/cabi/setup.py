@@ -19,7 +19,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from setuptools import setup
+from setuptools import Distribution, setup
 from setuptools.command.build_py import build_py
 from setuptools.command.bdist_wheel import bdist_wheel
 
@@ -27,22 +27,37 @@ HERE = Path(__file__).resolve().parent
 SUFFIX = ".dylib" if sys.platform == "darwin" else ".so"
 
 
-def cargo(*args: str) -> str:
+def cargo(*args: str, echo: bool = False) -> str:
+    """Runs cargo and returns its output; with ``echo``, each line is also printed
+    as it comes (`pip install -v`, or PIP_VERBOSE=1, shows the build's progress)."""
     command = ["cargo", *args]
     print("factlab-cabi: $", " ".join(command), flush=True)
-    done = subprocess.run(command, cwd=HERE, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    lines = []
+    with subprocess.Popen(command, cwd=HERE, text=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT) as done:
+        assert done.stdout is not None
+        for line in done.stdout:
+            lines.append(line)
+            if echo:
+                print(line, end="", flush=True)
     if done.returncode != 0:
-        sys.exit(f"factlab-cabi: `{' '.join(command)}` failed:\n{done.stdout}")
-    return done.stdout
+        shown = "(above)" if echo else "".join(lines)
+        sys.exit(f"factlab-cabi: `{' '.join(command)}` failed:\n{shown}")
+    return "".join(lines)
 
 
 class BuildWithCargo(build_py):
     def run(self) -> None:
         super().run()
-        # One `cargo rustc` builds every crate type of the library (cdylib,
-        # staticlib, rlib) and makes rustc print the static link flags:
+        # One `cargo rustc` builds the two libraries the package ships and makes
+        # rustc print the static link flags:
         #   note: native-static-libs: -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
-        out = cargo("rustc", "--release", "--locked", "--lib", "--", "--print", "native-static-libs")
+        # No rlib (Cargo.toml lists it for the Rust tests): an rlib cannot be
+        # link-time optimised, so with it cargo would neither apply the release
+        # profile's LTO here nor reuse the malachite that maturin compiled for
+        # the other crates (it would build a second one, with other flags).
+        out = cargo("rustc", "--release", "--locked", "--lib", "--crate-type", "cdylib",
+                    "--crate-type", "staticlib", "--", "--print", "native-static-libs", echo=True)
         flags = [line.split("native-static-libs:", 1)[1].strip() for line in out.splitlines()
                  if "native-static-libs:" in line]
         if not flags:
@@ -58,15 +73,19 @@ class BuildWithCargo(build_py):
         (package / "native-static-libs").write_text(flags[-1] + "\n", encoding="utf-8")
 
 
+class BinaryDistribution(Distribution):
+    """Native code inside, though no setuptools extension: the package goes to platlib
+    (where auditwheel looks for the libraries it checks), and the wheel gets a platform tag."""
+
+    def has_ext_modules(self) -> bool:
+        return True
+
+
 class PlatformWheel(bdist_wheel):
     """A wheel for one platform, any Python: the library has no Python in it."""
-
-    def finalize_options(self) -> None:
-        super().finalize_options()
-        self.root_is_pure = False
 
     def get_tag(self) -> tuple[str, str, str]:
         return "py3", "none", super().get_tag()[2]
 
 
-setup(cmdclass={"build_py": BuildWithCargo, "bdist_wheel": PlatformWheel})
+setup(distclass=BinaryDistribution, cmdclass={"build_py": BuildWithCargo, "bdist_wheel": PlatformWheel})
