@@ -203,7 +203,11 @@ BUILTIN: tuple[BackendSpec, ...] = (
         cabi="static",
         extension="factlab_cython",
         project="python/factlab-cython",
-        sources=("python/factlab-cython/factlab_cython.pyx", "python/factlab-cython/cfactlab.pxd", "python/factlab-cython/setup.py"),
+        sources=(
+            "python/factlab-cython/factlab_cython.pyx",
+            "python/factlab-cython/cfactlab.pxd",
+            "python/factlab-cython/setup.py",
+        ),
         refcounts_by_hand=True,
         panic="RuntimeError",
         gil="n >= 1000 (with nogil)",
