@@ -63,7 +63,7 @@ matrix *ARGS:
 
 # Copy the latest `just matrix` results (target/matrix) into the book; commit them with the code they measured.
 docs-matrix:
-    cp target/matrix/results.json target/matrix/summary.md docs/src/matrix/
+    mkdir -p docs/src/matrix && cp target/matrix/results.json target/matrix/summary.md target/matrix/figures.md docs/src/matrix/
 
 # Instructions per call under callgrind, per backend (load-independent); args: [BACKEND ...] [--n N].
 count-instructions *ARGS: setup
