@@ -753,7 +753,12 @@ def code(text: str) -> str:
 
 
 def anchored(name: str, lines: list[str]) -> list[str]:
-    """An mdBook anchor around ``lines``: the book includes ``summary.md:name``."""
+    """An mdBook anchor around ``lines``: the book includes ``summary.md:name``.
+
+    mdBook's anchor names are letters, digits, ``_`` and ``-``: the dot of a
+    version goes (``pypy-3.9-cffi-api-f25`` is ``pypy-39-cffi-api-f25``).
+    """
+    name = name.replace(".", "")
     return [f"<!-- ANCHOR: {name} -->", *lines, f"<!-- ANCHOR_END: {name} -->", ""]
 
 
@@ -899,6 +904,13 @@ def render_figures(results: dict[str, Any]) -> str:
                 out += anchored(f"{interp}-{backend}-{short}", [f"{fmt_ns(ns)} ns"])[:-1]
         # The seed article's unit: a million calls of factorial(25).
         out += anchored(f"{interp}-{backend}-million", [f"{c['ns']['factorial(25)'] / 1000:.2f} s"])[:-1]
+    for row in results.get("stable_abi", []):
+        for interp, ns in (row.get("ns") or {}).items():
+            prefix = f"abi3-{interp}-{row['backend']}"
+            out += anchored(f"{prefix}-f25", [f"{fmt_ns(ns['abi3']['factorial(25)'])} ns"])[:-1]
+            if ns.get("version_specific"):
+                specific = ns["version_specific"]["factorial(25)"]
+                out += anchored(f"{prefix}-specific-f25", [f"{fmt_ns(specific)} ns"])[:-1]
     for interp in dict.fromkeys(c["interpreter"] for c in results["cells"]):
         pure, cffi = by.get((interp, "python")), by.get((interp, "cffi-api"))
         if pure and cffi and pure["status"] == cffi["status"] == "ok":

@@ -93,7 +93,9 @@ fn int_from_le_bytes<'py>(py: Python<'py>, bytes: &[u8]) -> PyResult<Bound<'py, 
     #[cfg(Py_LIMITED_API)]
     {
         use pyo3::types::PyBytes;
-        let int = py.get_type::<PyInt>().call_method1("from_bytes", (PyBytes::new(py, bytes), "little"))?;
+        let int = py
+            .get_type::<PyInt>()
+            .call_method1("from_bytes", (PyBytes::new(py, bytes), "little"))?;
         Ok(int.cast_into()?)
     }
     // SAFETY: `bytes` is valid for `bytes.len()` bytes during the call, and
