@@ -44,7 +44,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -225,7 +225,7 @@ def child_env(interp: Interpreter | None = None, pythonpath: Path | None = None)
 
 
 def run(
-    cmd: list[str],
+    cmd: Sequence[str | Path],
     log: Path,
     *,
     env: dict[str, str] | None = None,
@@ -338,7 +338,7 @@ def prepare_venv(interp: Interpreter, say: Progress) -> str | None:
         if code != 0:
             return f"`python -m venv` failed: {excerpt(out)}"
     say(interp.id, f"pip install -r {REQUIREMENTS.name} and factlab")
-    pip = [interp.python, "-m", "pip", "install", "--quiet"]
+    pip: list[str | Path] = [interp.python, "-m", "pip", "install", "--quiet"]
     code, out = run([*pip, "-r", REQUIREMENTS], logs / "requirements.log", env=child_env(interp))
     if code != 0:
         return f"the pinned tools do not install: {excerpt(out)}"
@@ -1112,16 +1112,13 @@ def probe(names: list[str], quick: bool = False) -> None:
             # The compiled file: the extension module itself, or the one inside
             # its package (maturin wraps factlab_capi in a package with its stubs).
             importlib.import_module(entry.extension)
-            artifact = next(
-                (
-                    os.path.basename(m.__file__)
-                    for n, m in sorted(sys.modules.items())
-                    if (n == entry.extension or n.startswith(entry.extension + "."))
-                    and getattr(m, "__file__", None)
-                    and m.__file__.endswith(tuple(machinery.EXTENSION_SUFFIXES))
-                ),
-                "",
-            )
+            files = [
+                getattr(m, "__file__", None) or ""
+                for n, m in sorted(sys.modules.items())
+                if n == entry.extension or n.startswith(entry.extension + ".")
+            ]
+            compiled = [f for f in files if f.endswith(tuple(machinery.EXTENSION_SUFFIXES))]
+            artifact = os.path.basename(compiled[0]) if compiled else ""
         ns: dict[str, float | None] = {"factorial(25)": best_ns(module.factorial, 25, quick)}
         crossing = getattr(module, "crossing", None)
         ns["crossing(25)"] = best_ns(crossing, 25, quick) if crossing is not None else None
