@@ -988,8 +988,10 @@ def main(argv: list[str] | None = None) -> int:
 
     say = Progress()
     interps, problems = discover(args.python)
-    for problem in problems:
-        say("interpreters", problem)
+    if problems:  # a --python the matrix cannot use: say so before any work
+        for problem in problems:
+            print(f"matrix: {problem}", file=sys.stderr)
+        return 2
     if args.only:
         interps = [i for i in interps if i.id in args.only]
     found_ids = [i.id for i in interps]
