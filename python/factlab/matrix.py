@@ -255,6 +255,11 @@ def run(
 
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
+# pip's own lines around a failed build: they say that it failed, not why.
+PIP_NOISE = re.compile(
+    r"subprocess-exited-with-error|metadata-generation-failed|Encountered error while|"
+    r"Failed to build|ERROR: Failed building wheel"
+)
 ERROR_LINE = re.compile(r"(^|\s)(error(\[E\d+\])?:|\w*Error:|💥|✘)", re.IGNORECASE)
 
 
@@ -277,6 +282,8 @@ def excerpt(output: str, limit: int = 600) -> str:
     lines = [line for line in lines if line]
     picked: list[str] = []
     for line in lines:
+        if PIP_NOISE.search(line):
+            continue
         if ERROR_LINE.search(line) and line not in picked and "warning" not in line.lower()[:10]:
             picked.append(line)
         if len(picked) == 3:
@@ -467,9 +474,9 @@ def contract(
 ORACLE_DIFFERS: dict[str, tuple[tuple[str, ...], str]] = {
     "pypy": (
         ("test_odd_inputs_outcome_for_outcome", "test_signature_is_math_factorials"),
-        "PyPy 3.9's own math.factorial, these tests' oracle, is not CPython's: it refuses an object "
-        "with __index__ (TypeError: '>' not supported between instances of 'Index' and 'int') and its "
-        "signature is (x), keyword allowed",
+        "PyPy 3.9's own `math.factorial`, these tests' oracle, is not CPython's: it refuses an object "
+        "with `__index__` (`TypeError: '>' not supported between instances of 'Index' and 'int'`) and "
+        "its signature is `(x)`, keyword allowed",
     ),
 }
 
