@@ -73,6 +73,16 @@ wheels: setup
 bench *ARGS: setup
     {{py}} -m factlab bench {{ARGS}}
 
+# Where each backend runs: every CPython >= 3.10 and PyPy found, a venv each under target/matrix/,
+# every backend built, tested and timed there, the abi3 artifacts, subinterpreters.
+# Args: --quick (CI), --python PATH (another interpreter, e.g. python3.13t), --only ID, --help.
+matrix *ARGS:
+    PYTHONPATH=python {{python}} -m factlab matrix {{ARGS}}
+
+# Copy the latest `just matrix` results (target/matrix) into the book; commit them with the code they measured.
+docs-matrix:
+    mkdir -p docs/src/matrix && cp target/matrix/results.json target/matrix/summary.md target/matrix/figures.md docs/src/matrix/
+
 # Instructions per call under callgrind, per backend (load-independent); args: [BACKEND ...] [--n N].
 count-instructions *ARGS: setup
     {{py}} python/tools/count_instructions.py {{ARGS}}

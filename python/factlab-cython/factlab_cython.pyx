@@ -43,11 +43,26 @@ if sys.byteorder != "little":
     raise ImportError("factlab_cython reads the kernel's words as little-endian bytes: x86-64, arm64, ...")
 
 # ANCHOR: pylong
-cdef extern from "Python.h":
-    # What int.from_bytes() does inside: one pass over the bytes, no copy of
-    # them into a bytes object first. CPython-private but present in every
-    # version we support (3.13 adds the public PyLong_FromUnsignedNativeBytes).
-    object _PyLong_FromByteArray(const unsigned char *data, size_t n, int little_endian, int is_signed)
+cdef extern from *:
+    """
+    /* An int from little-endian bytes, in one pass. _PyLong_FromByteArray is
+       what int.from_bytes() does inside: CPython-private, but present in every
+       version we support. The stable ABI (Cython's Limited API mode, one abi3
+       binary for CPython 3.10+, see setup.py) has no such call before 3.14:
+       there we call int.from_bytes itself, one bytes object more. */
+    #ifdef Py_LIMITED_API
+    static PyObject *factlab_int_from_le_bytes(const unsigned char *data, size_t n) {
+        PyObject *bytes = PyBytes_FromStringAndSize((const char *)data, (Py_ssize_t)n);
+        if (bytes == NULL) return NULL;
+        PyObject *result = PyObject_CallMethod((PyObject *)&PyLong_Type, "from_bytes", "Os", bytes, "little");
+        Py_DECREF(bytes);
+        return result;
+    }
+    #else
+    #define factlab_int_from_le_bytes(data, n) _PyLong_FromByteArray((data), (n), 1, 0)
+    #endif
+    """
+    object factlab_int_from_le_bytes(const unsigned char *data, size_t n)
     # ANCHOR_END: pylong
 
 
@@ -87,7 +102,7 @@ cdef object _from_u128(FactlabU128 r):
     # {lo, hi}: on a little-endian machine the struct's 16 bytes are the
     # number's little-endian bytes, so one call makes the int (one object;
     # `(<object>r.hi) << 64 | r.lo` would make four).
-    return _PyLong_FromByteArray(<const unsigned char *>&r, sizeof(r), 1, 0)
+    return factlab_int_from_le_bytes(<const unsigned char *>&r, sizeof(r))
 
 
 # ANCHOR: big
@@ -108,7 +123,7 @@ cdef object _big(uint64_t n):
     try:
         # Little-endian limbs on a little-endian machine are the
         # little-endian bytes of the number.
-        return _PyLong_FromByteArray(<const unsigned char *>big.limbs, big.len * sizeof(uint64_t), 1, 0)
+        return factlab_int_from_le_bytes(<const unsigned char *>big.limbs, big.len * sizeof(uint64_t))
     finally:
         factlab_big_free(&big)
     # ANCHOR_END: big

@@ -9,13 +9,32 @@ We link ``libfactlab_cabi.a``, the static library, so the extension needs no
 ``libfactlab_cabi.so`` at run time: ``factlab_cabi.static_link()`` (the
 installed C ABI package, a build requirement) gives the header's directory,
 the archive and the system libraries it needs. Build with ``just setup``.
+
+``FACTLAB_LIMITED_API=cp310`` builds it in Cython's Limited API mode instead:
+``Py_LIMITED_API`` defined, one binary (``factlab_cython.abi3.so``, a wheel
+tagged ``cp310-abi3``) for every CPython from 3.10 on. ``just matrix`` builds
+it so, once, and proves it on each CPython.
 """
+
+import os
 
 import factlab_cabi
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 
 # ANCHOR: extension
-extension = Extension("factlab_cython", ["factlab_cython.pyx"], **factlab_cabi.static_link())
-setup(ext_modules=cythonize([extension], build_dir="build"))
+limited = os.environ.get("FACTLAB_LIMITED_API", "")  # "cp310": the oldest CPython it serves
+abi3 = {}
+if limited:
+    major, minor = int(limited[2]), int(limited[3:])
+    abi3 = {"py_limited_api": True, "define_macros": [("Py_LIMITED_API", f"0x{major:02X}{minor:02X}0000")]}
+extension = Extension("factlab_cython", ["factlab_cython.pyx"], **abi3, **factlab_cabi.static_link())
+setup(
+    ext_modules=cythonize([extension], build_dir="build"),
+    # Its own build directory: the version-specific .so of an earlier build
+    # must not end up in the abi3 wheel.
+    options={"bdist_wheel": {"py_limited_api": limited}, "build": {"build_base": "build/abi3"}}
+    if limited
+    else {},
+)
 # ANCHOR_END: extension

@@ -1,4 +1,4 @@
-"""``python -m factlab``: list the backends, or run the benchmark."""
+"""``python -m factlab``: list the backends, run the benchmark or the interpreter matrix."""
 
 from __future__ import annotations
 
@@ -40,6 +40,10 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("projects", help="print the backends' build projects, one a line (for `just setup`)")
     bench = sub.add_parser("bench", help="time every backend", add_help=False)
     bench.add_argument("args", nargs=argparse.REMAINDER)
+    matrix = sub.add_parser(
+        "matrix", help="where each backend runs: every CPython and PyPy found", add_help=False
+    )
+    matrix.add_argument("args", nargs=argparse.REMAINDER)
     args, rest = parser.parse_known_args(argv)
     if args.command == "list":
         if rest:
@@ -48,6 +52,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "projects":
         print("\n".join(build_projects()))
         return 0
+    if args.command == "matrix":
+        from factlab.matrix import main as matrix_main
+
+        return matrix_main(rest + args.args)
     from factlab.bench import main as bench_main
 
     return bench_main(rest + args.args)

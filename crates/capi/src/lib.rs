@@ -107,7 +107,8 @@ static mut SLOTS: [PyModuleDef_Slot; SLOTS_LEN] = [
         value: exec_module as *mut c_void,
     },
     // 3.12+: the module keeps no global Python state, so each sub-interpreter,
-    // even one with its own GIL, may import it.
+    // even one with its own GIL, may import it. (Not in the abi3 build, made
+    // for 3.10 and 3.11 too: they refuse a slot they do not know.)
     #[cfg(Py_3_12)]
     PyModuleDef_Slot {
         slot: Py_mod_multiple_interpreters,
@@ -337,18 +338,41 @@ unsafe fn to_py_int(value: &Factorial) -> *mut PyObject {
 #[inline]
 unsafe fn int_from_le_bytes(bytes: &[u8]) -> *mut PyObject {
     // Up to 3.12: the underscore API CPython's own modules use.
-    #[cfg(not(Py_3_13))]
+    #[cfg(all(not(Py_3_13), not(Py_LIMITED_API)))]
     {
         _PyLong_FromByteArray(bytes.as_ptr(), bytes.len(), 1, 0)
     }
     // 3.13 made it public as PyLong_FromUnsignedNativeBytes (and hid the old one).
-    #[cfg(Py_3_13)]
+    #[cfg(all(Py_3_13, not(Py_LIMITED_API)))]
     {
         PyLong_FromUnsignedNativeBytes(
             bytes.as_ptr().cast(),
             bytes.len(),
             Py_ASNATIVEBYTES_LITTLE_ENDIAN | Py_ASNATIVEBYTES_UNSIGNED_BUFFER,
         )
+    }
+    // The stable ABI (`--features abi3`: Py_LIMITED_API, one binary for
+    // CPython 3.10+) has neither: PyLong_FromUnsignedNativeBytes joins it only
+    // in 3.14. So we do what Python code does, `int.from_bytes(data, "little")`.
+    #[cfg(Py_LIMITED_API)]
+    {
+        let data = PyBytes_FromStringAndSize(bytes.as_ptr().cast(), bytes.len() as Py_ssize_t);
+        if data.is_null() {
+            return ptr::null_mut(); // MemoryError is set
+        }
+        // "Os": the object `data` (borrowed by the call) and a C string. Returns
+        // a new reference, or NULL with the exception from_bytes raised.
+        let int = PyObject_CallMethod(
+            (&raw mut PyLong_Type).cast(),
+            c"from_bytes".as_ptr(),
+            c"Os".as_ptr(),
+            data,
+            c"little".as_ptr(),
+        );
+        // DECREF: `data` is the new reference PyBytes_FromStringAndSize gave
+        // us; the int (if any) holds its own copy of the digits.
+        Py_DECREF(data);
+        int
     }
 }
 // ANCHOR_END: to-int

@@ -104,10 +104,23 @@ fn factorial<'py>(n: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyInt>> {
 /// feature would bring a second big-integer engine), so this is the one place
 /// we call the C API ourselves, through `pyo3::ffi`, as PyO3 does for u128.
 fn int_from_le_bytes<'py>(py: Python<'py>, bytes: &[u8]) -> PyResult<Bound<'py, PyInt>> {
+    // The stable ABI (`--features abi3`, one binary for CPython 3.10+) has
+    // neither call below: there we do what Python code does,
+    // `int.from_bytes(data, "little")`: one bytes object and one method call
+    // more (the matrix chapter of the book measures what that costs).
+    #[cfg(Py_LIMITED_API)]
+    {
+        use pyo3::types::PyBytes;
+        let int = py
+            .get_type::<PyInt>()
+            .call_method1("from_bytes", (PyBytes::new(py, bytes), "little"))?;
+        Ok(int.cast_into()?)
+    }
     // SAFETY: `bytes` is valid for `bytes.len()` bytes during the call, and
     // holding `py` means we hold the GIL. The call returns a new reference,
     // or NULL with an exception set, which `from_owned_ptr_or_err` turns
     // into an owned `Bound` or the `PyErr`.
+    #[cfg(not(Py_LIMITED_API))]
     unsafe {
         #[cfg(not(Py_3_13))]
         let ptr = pyo3::ffi::_PyLong_FromByteArray(bytes.as_ptr(), bytes.len(), 1, 0);

@@ -99,7 +99,8 @@ def _open(kind: type[ctypes.CDLL]) -> ctypes.CDLL:
 # it around every call, a PyDLL keeps it. So the same library is opened twice:
 # quick calls keep the GIL (releasing and re-taking it would cost more than
 # the work), long ones let other Python threads run meanwhile.
-_held = _open(ctypes.PyDLL)
+# (PyPy's ctypes has no PyDLL: there both handles are CDLLs.)
+_held = _open(getattr(ctypes, "PyDLL", ctypes.CDLL))
 _released = _open(ctypes.CDLL)
 # ANCHOR_END: handles
 
