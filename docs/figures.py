@@ -171,6 +171,7 @@ def ship_parts(doc: dict[str, Any]) -> list[str]:
         if r.get("shared") or r["status"] != "ok":
             if key == "cabi":
                 parts += anchored("ship-cabi-a", [report.size(r["static_bytes"])])
+                parts += anchored("ship-cabi-a-stripped", [report.size(r["static_stripped_bytes"])])
             if r.get("build_cold_s") is not None and key == "cabi":
                 parts += anchored("ship-cabi-cold", [f"{r['build_cold_s']:.0f} s"])
             elif r.get("build_cold_s") is not None:
@@ -180,6 +181,7 @@ def ship_parts(doc: dict[str, Any]) -> list[str]:
             parts += anchored(f"ship-{key}-cold", [f"{r['build_cold_s']:.0f} s"])
             parts += anchored(f"ship-{key}-inc", [f"{r['build_incremental_s']:.0f} s"])
         parts += anchored(f"ship-{key}-import", [f"{r['import_ms']:.1f} ms"])
+        parts += anchored(f"ship-{key}-import-alone", [f"{r['import_module_ms']:.1f} ms"])
         parts += anchored(
             f"ship-{key}-wheel", [f"{report.size(r['wheel_bytes'])} ({r['wheel_tags'] or 'no wheel'})"]
         )

@@ -287,6 +287,18 @@ def _machine(root: Path | None) -> dict[str, Any]:
     return m
 
 
+def _metadata(suite: Any, run: Path) -> dict[str, Any]:
+    """The machine, as pyperf describes it: the suite's metadata, or (a run with no pyperf
+    benchmark, ship alone) what ``pyperf collect_metadata`` says."""
+    if suite is not None:
+        return dict(suite.get_metadata())
+    out = run / "metadata.json"
+    cmd = [sys.executable, "-m", "pyperf", "collect_metadata", "--output", str(out)]
+    if subprocess.run(cmd, capture_output=True, check=False).returncode != 0 or not out.is_file():
+        return {}
+    return dict(json.loads(out.read_text(encoding="utf-8")).get("metadata", {}))
+
+
 def _run(
     args: argparse.Namespace, mode: str, scenarios: list[str], out: Path, old: Path | None, console: Any
 ) -> int:
@@ -359,7 +371,7 @@ def _run(
         "complete": True,
         "wall_seconds": time.perf_counter() - t0,
         "settings": {k: getattr(m, k) for k in ("processes", "values", "warmups", "min_time", "budget")},
-        "machine": {k: v for k, v in (suite.get_metadata() if suite else {}).items() if k in MACHINE} | extra,
+        "machine": {k: v for k, v in _metadata(suite, run).items() if k in MACHINE} | extra,
         "scenarios": rows,
     }  # fmt: skip
     data["targets"] = targets.evaluate(data) if todo else []  # a run of ship alone judges no speed
