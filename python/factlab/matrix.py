@@ -146,7 +146,7 @@ def describe(path: str) -> Interpreter | None:
     version = (int(major), int(minor))
     found = Interpreter(interpreter_id(impl, version, ft), path, impl, version, ft, full)
     prefix = Path(path).resolve().parent.parent
-    if len(prefix.parts) > 2:  # /root/.pyenv/versions/3.12.1, not /usr
+    if len(prefix.parts) > 2:  # ~/.pyenv/versions/3.12.1, not /usr
         PREFIXES[str(prefix)] = f"<{found.id}>"
     return found
 
