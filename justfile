@@ -73,10 +73,11 @@ wheels: setup
 bench *ARGS: setup
     {{py}} -m factlab bench {{ARGS}}
 
-# Where each backend runs: every CPython >= 3.10 and PyPy found, a venv each under target/matrix/,
-# every backend built, tested and timed there, the abi3 artifacts, subinterpreters.
-# Args: --quick (CI), --python PATH (another interpreter, e.g. python3.13t), --only ID, --help.
+# Where each backend runs: every CPython >= 3.10 and PyPy found, built, tested, timed; `just matrix --help`.
 matrix *ARGS:
+    @# A venv each under target/matrix/, every backend built, tested and timed there, the abi3
+    @# artifacts, subinterpreters. Args: --quick (CI), --python PATH (another interpreter, e.g.
+    @# python3.13t), --only ID, --help.
     PYTHONPATH=python {{python}} -m factlab matrix {{ARGS}}
 
 # Copy the latest `just matrix` results (target/matrix) into the book; commit them with the code they measured.

@@ -337,6 +337,15 @@ def test_targets_read_one_way_and_a_busy_machine_is_not_judged():
     assert busy["met"] is None
     assert busy["why"].startswith("not judged: machine busy")
     assert found[T("factorial(10**6), {X} faster than math.factorial")]["why"] == "not measured"
+    # The table lists what the run judged (and the busy row); the rest is one count under it.
+    table = report.targets_table(list(found.values()))
+    listed = {(row[0], row[1]) for row in table.rows}
+    assert T("factorial(20), {X} faster than math.factorial") in listed
+    assert T("two threads, {X} faster than in turns") in listed
+    assert T("factorial(10**6), {X} faster than math.factorial") not in listed
+    unmeasured = sum(t["measured"] is None and t["why"] == "not measured" for t in found.values())
+    assert unmeasured
+    assert f"{unmeasured} more need figures this run did not take" in table.notes[0]
 
 
 def test_estimate_extrapolates_on_a_log_log_line():
