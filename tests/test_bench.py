@@ -343,7 +343,7 @@ def test_targets_read_one_way_and_a_busy_machine_is_not_judged():
     assert T("factorial(20), {X} faster than math.factorial") in listed
     assert T("two threads, {X} faster than in turns") in listed
     assert T("factorial(10**6), {X} faster than math.factorial") not in listed
-    unmeasured = sum(t["measured"] is None and t["why"] == "not measured" for t in found.values())
+    unmeasured = sum(t["met"] is None and t["why"] == report.NOT_MEASURED for t in found.values())
     assert unmeasured
     assert f"{unmeasured} more need figures this run did not take" in table.notes[0]
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 import factlab
-from factlab.bench.report import Results, X
+from factlab.bench.report import NOT_MEASURED, Results, X
 from factlab.bench.scenarios import GMPY2, GMPY2_NS
 
 OVER_PYTHON = {"capi": 18.0}  # the other extensions: 14x, the seed article's ratio
@@ -42,7 +42,7 @@ def evaluate(data: dict[str, Any]) -> list[dict[str, Any]]:
         where = where if len(ratios) > 1 else ""
         out.append(
             {"target": target.format(X=X), "backend": b, "measured": worst, "where": where, "required": need,
-             "met": met, "why": why or "not measured"}
+             "met": met, "why": why or NOT_MEASURED}
         )  # fmt: skip
 
     def one(
