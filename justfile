@@ -37,7 +37,7 @@ setup:
             rm -rf "{{venv}}"; {{outer}} {{python}} -m venv "{{venv}}"; fi
     {{pip}} install --quiet -r requirements.txt
     @# factlab itself, editable (python/factlab is what runs), and the C ABI library the FFI builds link.
-    {{pip}} install --no-build-isolation --no-deps --editable ./python ./crates/cabi
+    {{pip}} install --no-build-isolation --no-deps --editable ./python ./crates/clib
     @# Every backend's PEP 517 project, as the registry lists them; pip rebuilds each one
     @# (cargo and setuptools keep their caches, so a second run is quick).
     {{pip}} install --no-build-isolation --no-deps $({{py}} -m factlab projects)
@@ -86,19 +86,19 @@ docs-matrix:
 
 # Instructions per call under callgrind, per backend (load-independent); args: [BACKEND ...] [--n N].
 count-instructions *ARGS: setup
-    {{py}} python/tools/count_instructions.py {{ARGS}}
+    {{py}} -m factlab.instructions {{ARGS}}
 
 # List the backends and whether each one loads.
 list: setup
     {{py}} -m factlab list
 
-# Regenerate the C headers crates/cabi/include/factlab{,_cdef}.h from crates/cabi/src/lib.rs (cbindgen).
+# Regenerate the C headers crates/clib/include/factlab{,_cdef}.h from crates/clib/src/lib.rs (cbindgen).
 header:
-    FACTLAB_BLESS=1 cargo test -p factlab-cabi --test header
+    FACTLAB_BLESS=1 cargo test -p factlab-clib --test header
 
 # Run the C test program of the C ABI library under valgrind: no leak, no invalid access.
 check-memory:
-    cargo test -p factlab-cabi --test c_program
+    cargo test -p factlab-clib --test c_program
     @# RUST_BACKTRACE=0: a printed backtrace keeps the symbol tables it loaded for the
     @# rest of the process ("still reachable", by design of std, not factlab's leak).
     RUST_BACKTRACE=0 valgrind --leak-check=full --errors-for-leak-kinds=all --error-exitcode=1 \

@@ -26,9 +26,10 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "python"))
 
-from factlab import specs  # noqa: E402
+from factlab import _render, specs  # noqa: E402
+from factlab._render import Table, anchored, seconds, times, to_markdown  # noqa: E402
 from factlab.bench import report  # noqa: E402
-from factlab.bench.report import Results, seconds, times  # noqa: E402
+from factlab.bench.report import Results  # noqa: E402
 
 RESULTS = HERE / "src" / "bench" / "results.json"
 SHIP = HERE / "src" / "bench" / "ship.json"  # `just bench --scenario ship`, copied by `just docs-bench RUN`
@@ -53,7 +54,7 @@ class Figures(Results):
 
 
 def ns(value: float) -> str:
-    return report.ns(value) + " ns"
+    return _render.ns(value) + " ns"
 
 
 def machine_line(data: dict[str, Any]) -> str:
@@ -77,7 +78,7 @@ def backend_table(r: Figures, b: str, native: bool) -> list[str]:
     """The per-call figures of one backend, for its chapter."""
     row = r.need("article", b)
     lines = ["| on the reference machine | time |", "|:---|---:|"]
-    lines.append(f"| `factorial(25)`, the seed article's call | {report.ns(row['mean'], row['stdev'])} ns |")
+    lines.append(f"| `factorial(25)`, the seed article's call | {_render.ns(row['mean'], row['stdev'])} ns |")
     if native:
         lines.append(
             f"| `crossing(25)`, the bare call (wrong past 20!, by design) | {ns(r.t('crossing', b))} |"
@@ -128,12 +129,8 @@ def inline_figures(r: Figures, names: list[str], native: set[str]) -> dict[str, 
     return out
 
 
-def anchored(name: str, lines: list[str]) -> list[str]:
-    return [f"<!-- ANCHOR: {name} -->", *lines, f"<!-- ANCHOR_END: {name} -->", ""]
-
-
-def table(t: report.Table) -> list[str]:
-    return report.to_markdown(t).splitlines()[2:]  # the chapter gives the title
+def table(t: Table) -> list[str]:
+    return to_markdown(t).splitlines()[2:]  # the chapter gives the title
 
 
 def render(data: dict[str, Any]) -> str:
@@ -167,13 +164,13 @@ def ship_parts(doc: dict[str, Any]) -> list[str]:
         "ship-run", [f"`just bench --scenario ship`, {doc['mode']} mode, {doc['seconds']:.0f} s"]
     )
     for r in rows:
-        key = "cabi" if r["backend"].startswith("shared: the C ABI") else r["backend"]
+        key = "clib" if r["backend"].startswith("shared: the C ABI") else r["backend"]
         if r.get("shared") or r["status"] != "ok":
-            if key == "cabi":
-                parts += anchored("ship-cabi-a", [report.size(r["static_bytes"])])
-                parts += anchored("ship-cabi-a-stripped", [report.size(r["static_stripped_bytes"])])
-            if r.get("build_cold_s") is not None and key == "cabi":
-                parts += anchored("ship-cabi-cold", [f"{r['build_cold_s']:.0f} s"])
+            if key == "clib":
+                parts += anchored("ship-clib-a", [report.size(r["static_bytes"])])
+                parts += anchored("ship-clib-a-stripped", [report.size(r["static_stripped_bytes"])])
+            if r.get("build_cold_s") is not None and key == "clib":
+                parts += anchored("ship-clib-cold", [f"{r['build_cold_s']:.0f} s"])
             elif r.get("build_cold_s") is not None:
                 parts += anchored("ship-core-cold", [f"{r['build_cold_s']:.0f} s"])
             continue

@@ -7,7 +7,7 @@ registering it. The fixtures:
 - ``native``: the backends that cross into native code (``native_name``).
 
 Narrower sets come from the registry's facts in the test files themselves
-(``spec.kind``, ``spec.cabi``, ``spec.refcounts_by_hand``, ...).
+(``spec.kind``, ``spec.clib``, ``spec.refcounts_by_hand``, ...).
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ import pytest
 
 import factlab
 from factlab import bench
+from factlab._render import Table, X
 from factlab.bench import report, targets
 from factlab.bench._suite import estimate, timer
 from factlab.bench.scenarios import Entry
@@ -270,7 +271,7 @@ def test_a_scenario_measured_outside_pyperf_needs_a_function_and_a_table(monkeyp
         ]
 
     def table(res: report.Results) -> report.Table:
-        return report.Table(
+        return Table(
             "Sizes", ["backend", "bytes"], [[r["backend"], str(r["bytes"])] for r in res.rows("ship")]
         )
 
@@ -328,7 +329,7 @@ def test_targets_read_one_way_and_a_busy_machine_is_not_judged():
     found = {(t["target"], t["backend"]): t for t in targets.evaluate(data)}
 
     def T(target: str) -> tuple[str, str]:
-        return target.format(X=report.X), ext
+        return target.format(X=X), ext
 
     assert found[T("factorial(25), {X} faster than pure Python")]["measured"] == pytest.approx(28.0)
     assert found[T("factorial(25), {X} faster than math.factorial")]["met"] is True  # 4x >= 2x

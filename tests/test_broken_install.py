@@ -22,20 +22,20 @@ from pathlib import Path
 import pytest
 
 import factlab
-from factlab.backends import _cabi
+from factlab.backends import _clib
 
 # Every backend over the C ABI library. Those that open it at run time
-# (cabi == "dlopen") must report a broken file; those that link it in
-# (cabi == "static") may not read the shipped files at all, and then load.
-FFI = [name for name in factlab.backend_names() if factlab.spec(name).cabi != "none"]
+# (clib == "dlopen") must report a broken file; those that link it in
+# (clib == "static") may not read the shipped files at all, and then load.
+FFI = [name for name in factlab.backend_names() if factlab.spec(name).clib != "none"]
 
 # In the child: point the location functions at the broken copies, then load.
 CHILD = """
 import json, sys
 from pathlib import Path
-from factlab.backends import _cabi
-_cabi.library_path = lambda: Path({library!r})
-_cabi.cdef_path = lambda: Path({cdef!r})
+from factlab.backends import _clib
+_clib.library_path = lambda: Path({library!r})
+_clib.cdef_path = lambda: Path({cdef!r})
 import factlab
 try:
     factlab.load({name!r}).factorial(25)
@@ -47,9 +47,9 @@ except factlab.BackendNotBuilt as exc:
 LIST_CHILD = """
 import sys
 from pathlib import Path
-from factlab.backends import _cabi
-_cabi.library_path = lambda: Path({library!r})
-_cabi.cdef_path = lambda: Path({cdef!r})
+from factlab.backends import _clib
+_clib.library_path = lambda: Path({library!r})
+_clib.cdef_path = lambda: Path({cdef!r})
 from factlab.__main__ import main
 sys.exit(main(["list"]))
 """
@@ -87,10 +87,10 @@ BREAKAGES: dict[str, tuple[str, Callable[[Path], None]]] = {
 
 
 def _copies(tmp_path: Path, breakage: str) -> tuple[Path, Path]:
-    library = tmp_path / _cabi.library_path().name
-    cdef = tmp_path / _cabi.cdef_path().name
-    shutil.copy(_cabi.library_path(), library)
-    shutil.copy(_cabi.cdef_path(), cdef)
+    library = tmp_path / _clib.library_path().name
+    cdef = tmp_path / _clib.cdef_path().name
+    shutil.copy(_clib.library_path(), library)
+    shutil.copy(_clib.cdef_path(), cdef)
     which, breaker = BREAKAGES[breakage]
     breaker(library if which == "library" else cdef)
     return library, cdef
@@ -110,7 +110,7 @@ def test_broken_file_is_not_built(tmp_path: Path, name: str, breakage: str) -> N
     broken = library if BREAKAGES[breakage][0] == "library" else cdef
     if outcome == "loaded":
         # Only a backend that links the library in may not read the shipped files.
-        assert factlab.spec(name).cabi == "static", f"{name} loaded despite a {breakage}"
+        assert factlab.spec(name).clib == "static", f"{name} loaded despite a {breakage}"
         return
     assert str(broken) in message, f"{name}, {breakage}: the message does not name {broken}: {message}"
     assert "just setup" in message
@@ -127,6 +127,6 @@ def test_list_reports_every_backend_and_fails(tmp_path: Path, breakage: str) -> 
     assert list(rows) == factlab.backend_names(), proc.stdout
     assert proc.returncode == 1
     for name in FFI:
-        if factlab.spec(name).cabi == "dlopen":
+        if factlab.spec(name).clib == "dlopen":
             assert "not built" in rows[name], rows[name]
     assert "ok" in rows["math"]

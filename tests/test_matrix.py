@@ -54,7 +54,7 @@ def test_every_expected_interpreter_has_every_backend(committed: dict[str, Any])
 def test_stable_abi_rows_name_their_artifact(committed: dict[str, Any]) -> None:
     rows = {r["backend"]: r for r in committed["stable_abi"]}
     for entry in factlab.specs():
-        compiled = entry.kind != "baseline" and entry.cabi != "dlopen"
+        compiled = entry.kind != "baseline" and entry.clib != "dlopen"
         assert (entry.name in rows) == compiled, entry.name
     for row in rows.values():
         if row["status"] == "ok":

@@ -41,7 +41,7 @@ def test_every_fact_points_at_something_real(backend_name: str) -> None:
         assert (ROOT / entry.project / "pyproject.toml").is_file()
         assert entry.extension, "a built project produces a module"
     assert entry.native == (entry.panic is not None), "every native backend says what a panic becomes"
-    assert (entry.cabi != "none") == (entry.kind == "ffi"), "the FFI backends, and only they, reach the C ABI"
+    assert (entry.clib != "none") == (entry.kind == "ffi"), "the FFI backends, and only they, reach the C ABI"
 
 
 def test_build_projects_come_from_the_registry() -> None:

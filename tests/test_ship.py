@@ -106,6 +106,6 @@ def test_what_a_native_backend_needs_comes_from_its_project_and_ldd(shipped):
             continue
         spec = factlab.spec(row["backend"])
         assert "Rust (cargo)" in row["needs_build"]  # the kernel is Rust, whatever the binding
-        static = spec.cabi == "static" or (spec.cabi == "none" and spec.extension)
+        static = spec.clib == "static" or (spec.clib == "none" and spec.extension)
         if static and row["artifact"].endswith(".so"):
-            assert not any("factlab_cabi" in lib for lib in row["needs_run"])  # linked in, not loaded
+            assert not any("factlab_clib" in lib for lib in row["needs_run"])  # linked in, not loaded

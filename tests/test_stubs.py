@@ -20,8 +20,8 @@ ROOT = Path(__file__).resolve().parents[1]
 def stubbed_modules() -> list[str]:
     """The C ABI package and the top-level module of every backend's build."""
     built = [spec.extension.split(".")[0] for spec in factlab.specs() if spec.extension]
-    cabi = ["factlab_cabi"] if any(spec.cabi != "none" for spec in factlab.specs()) else []
-    return list(dict.fromkeys([*cabi, *built]))
+    clib = ["factlab_clib"] if any(spec.clib != "none" for spec in factlab.specs()) else []
+    return list(dict.fromkeys([*clib, *built]))
 
 
 def mypy(*args: str) -> subprocess.CompletedProcess[str]:

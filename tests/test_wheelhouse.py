@@ -44,7 +44,7 @@ def test_offline_install_without_toolchains_passes_the_contract(tmp_path: Path) 
     wheelhouse = tmp_path / "wheelhouse"
     run([sys.executable, ROOT / "python" / "tools" / "wheels.py", "--out", wheelhouse])
     wheels = sorted(path.name for path in wheelhouse.glob("*.whl"))
-    assert any(name.startswith("factlab_cabi-") for name in wheels), wheels
+    assert any(name.startswith("factlab_clib-") for name in wheels), wheels
 
     fresh = tmp_path / "fresh"
     venv.EnvBuilder(with_pip=True).create(fresh)  # ensurepip: no network
@@ -68,7 +68,7 @@ def test_offline_install_without_toolchains_passes_the_contract(tmp_path: Path) 
     listing = run([python, "-m", "factlab", "list"], env)
     installed = run([python, "-m", "pip", "list", "--format=freeze", "--disable-pip-version-check"], env)
     built = [line.split("==")[0] for line in installed.splitlines() if line.startswith("factlab")]
-    assert len(built) == len(["factlab", "factlab-cabi", *factlab.build_projects()]), (built, listing)
+    assert len(built) == len(["factlab", "factlab-clib", *factlab.build_projects()]), (built, listing)
     assert all(line.split()[1] == "ok" for line in listing.splitlines() if line.strip()), listing
 
     # The benchmark's libraries came along (`python -m factlab bench` runs from the wheelhouse too).

@@ -10,14 +10,14 @@ Compared with the in-line mode, the import skips cffi's C parser (pycparser).
 Run it by hand to see the generated module: ``python build_abi_outofline.py``.
 """
 
-import factlab_cabi  # the installed C ABI library: its headers (a build requirement)
+import factlab_clib  # the installed C ABI library: its headers (a build requirement)
 from cffi import FFI
 
 ffibuilder = FFI()
 # The cbindgen-generated declarations: no #include, no #ifdef, as cdef()
 # wants them. They must match the library's ABI exactly; nothing checks that
 # in ABI mode (a wrong signature is a crash, not an error).
-ffibuilder.cdef(factlab_cabi.cdef_path().read_text(encoding="utf-8"))
+ffibuilder.cdef(factlab_clib.cdef_path().read_text(encoding="utf-8"))
 # None instead of C source code: this is what makes it ABI mode.
 ffibuilder.set_source("factlab_cffi_abi", None)
 

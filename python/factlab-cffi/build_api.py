@@ -6,16 +6,16 @@ compiles it into ``factlab_cffi_api.<abi>.so``. The C compiler sees the real
 header, so a declaration that drifted from the library is a build error
 here, not a crash at run time as in ABI mode.
 
-We link ``libfactlab_cabi.a``, the static library: the Rust kernel ends up
-inside the extension, which then needs no ``libfactlab_cabi.so`` at run time.
-``factlab_cabi.static_link()`` (the installed C ABI package, a build
+We link ``libfactlab_clib.a``, the static library: the Rust kernel ends up
+inside the extension, which then needs no ``libfactlab_clib.so`` at run time.
+``factlab_clib.static_link()`` (the installed C ABI package, a build
 requirement) gives the header's directory, the archive and the system
 libraries it needs, the same for Cython's build.
 
 Run it by hand to see the generated C: ``python build_api.py``.
 """
 
-import factlab_cabi
+import factlab_clib
 from cffi import FFI
 
 # ANCHOR: builder
@@ -23,12 +23,12 @@ ffibuilder = FFI()
 # The same declarations as the ABI mode. In API mode cffi also checks them:
 # the generated C code compares every `#define` value, struct layout and
 # function type with the real header when it is compiled.
-ffibuilder.cdef(factlab_cabi.cdef_path().read_text(encoding="utf-8"))
+ffibuilder.cdef(factlab_clib.cdef_path().read_text(encoding="utf-8"))
 ffibuilder.set_source(
     "factlab_cffi_api",
     # The C source of the extension: just the header; the code is in the archive.
     '#include "factlab.h"',
-    **factlab_cabi.static_link(),
+    **factlab_clib.static_link(),
 )
 # ANCHOR_END: builder
 

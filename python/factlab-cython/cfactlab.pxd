@@ -1,4 +1,4 @@
-# The C ABI library (crates/cabi), declared for Cython: a .pxd, as the Cython
+# The C ABI library (crates/clib), declared for Cython: a .pxd, as the Cython
 # tutorial declares a C library, cimported by factlab_cython.pyx.
 #
 # Cython does not read the header: these lines must agree with factlab.h

@@ -9,7 +9,7 @@ Cython translates this file into C that uses the CPython C-API, so it can
 do what a foreign-function interface cannot: convert the argument exactly as
 ``math.factorial`` does, decide in C whether to release the GIL, and build the
 result ``int`` straight from the kernel's limbs. The Rust kernel is linked in
-statically (``libfactlab_cabi.a``, see setup.py).
+statically (``libfactlab_clib.a``, see setup.py).
 """
 
 from cpython.long cimport PyLong_AsLongAndOverflow

@@ -5,8 +5,8 @@ source tree), then setuptools compiles that C into an extension module. The
 declarations of the C library are in cfactlab.pxd, as the Cython tutorial
 puts a C library's declarations.
 
-We link ``libfactlab_cabi.a``, the static library, so the extension needs no
-``libfactlab_cabi.so`` at run time: ``factlab_cabi.static_link()`` (the
+We link ``libfactlab_clib.a``, the static library, so the extension needs no
+``libfactlab_clib.so`` at run time: ``factlab_clib.static_link()`` (the
 installed C ABI package, a build requirement) gives the header's directory,
 the archive and the system libraries it needs. Build with ``just setup``.
 
@@ -18,7 +18,7 @@ it so, once, and proves it on each CPython.
 
 import os
 
-import factlab_cabi
+import factlab_clib
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 
@@ -28,7 +28,7 @@ abi3 = {}
 if limited:
     major, minor = int(limited[2]), int(limited[3:])
     abi3 = {"py_limited_api": True, "define_macros": [("Py_LIMITED_API", f"0x{major:02X}{minor:02X}0000")]}
-extension = Extension("factlab_cython", ["factlab_cython.pyx"], **abi3, **factlab_cabi.static_link())
+extension = Extension("factlab_cython", ["factlab_cython.pyx"], **abi3, **factlab_clib.static_link())
 setup(
     ext_modules=cythonize([extension], build_dir="build"),
     # Its own build directory: the version-specific .so of an earlier build

@@ -9,9 +9,15 @@
 
 from factlab._registry import (
     BUILTIN,
+    CLIB,
+    PURE,
+    STDLIB,
     Backend,
     BackendNotBuilt,
     BackendSpec,
+    Reach,
+    StableAbi,
+    Targets,
     backend_names,
     build_projects,
     load,
@@ -23,9 +29,15 @@ from factlab._registry import (
 
 __all__ = [
     "BUILTIN",
+    "CLIB",
+    "PURE",
+    "STDLIB",
     "Backend",
     "BackendNotBuilt",
     "BackendSpec",
+    "Reach",
+    "StableAbi",
+    "Targets",
     "backend_names",
     "build_projects",
     "load",

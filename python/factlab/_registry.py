@@ -19,15 +19,41 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal, Protocol, SupportsIndex, cast
 
 # What kind of thing a backend is: the yardsticks, a compiled CPython
 # extension that holds the kernel, or a foreign-function interface that
-# reaches the kernel through the C ABI library (crates/cabi).
+# reaches the kernel through the C ABI library (crates/clib).
 Kind = Literal["baseline", "extension", "ffi"]
 # How a backend reaches the C ABI library: not at all, by opening the shared
 # library at run time (dlopen), or by linking the static library in.
-CabiLink = Literal["none", "dlopen", "static"]
+ClibLink = Literal["none", "dlopen", "static"]
+# An interpreter's (major, minor) version.
+Version = tuple[int, int]
+
+# The two yardsticks every table measures the others against, by role.
+PURE = "python"
+"""The pure-Python loop: the seed article's baseline."""
+STDLIB = "math"
+"""``math.factorial``: what a user would pick instead of any binding."""
+
+
+@dataclass(frozen=True)
+class Clib:
+    """The C ABI library: one project that every FFI backend reaches (``clib`` != "none")."""
+
+    project: str = "crates/clib"
+    """Its PEP 517 project (setuptools around cargo): the package ships the .so, the .a and the headers."""
+    module: str = "factlab_clib"
+    """The installed package that knows where the library and its headers are."""
+
+    def library_path(self) -> Path:
+        """The installed shared library (``libfactlab_clib.so``) that dlopen backends open."""
+        return cast(Path, importlib.import_module(self.module).library_path())
+
+
+CLIB = Clib()
 
 
 class Backend(Protocol):
@@ -36,6 +62,63 @@ class Backend(Protocol):
     def factorial(self, n: SupportsIndex, /) -> int:
         """Exactly ``math.factorial(n)``."""
         ...
+
+
+@dataclass(frozen=True)
+class Reach:
+    """Where a binding's tool says it runs; the matrix calls a failure outside it "unsupported"."""
+
+    newest_cpython: Version | None = None
+    """The newest CPython the tool supports (None: every CPython the matrix visits)."""
+    oldest_pypy: Version | None = (3, 9)
+    """The oldest PyPy it supports (None: no PyPy at all)."""
+    oldest_free_threaded: Version | None = (3, 13)
+    """The oldest free-threaded CPython it supports (None: no free-threaded build)."""
+    source: str = ""
+    """Where the tool says so: its changelog or docs, in one line."""
+
+    def covers(self, implementation: str, version: Version, free_threaded: bool = False) -> bool:
+        """Whether the tool documents support for this interpreter."""
+        if implementation == "pypy":
+            return self.oldest_pypy is not None and version >= self.oldest_pypy
+        if free_threaded and (self.oldest_free_threaded is None or version < self.oldest_free_threaded):
+            return False
+        return self.newest_cpython is None or version <= self.newest_cpython
+
+
+EVERYWHERE = Reach(source="the standard library, or only the C ABI library: every interpreter")
+
+
+@dataclass(frozen=True)
+class StableAbi:
+    """How a backend's project builds ONCE as a stable-ABI (abi3) wheel, or why it cannot."""
+
+    how: str
+    """What the build is, for the table: the tool and the feature or flag."""
+    config_settings: tuple[str, ...] = ()
+    """pip's ``-C`` options for ``pip wheel`` (maturin reads cargo's arguments from one)."""
+    env: tuple[tuple[str, str], ...] = ()
+    """Environment variables the build reads."""
+    refused: str = ""
+    """Why there is no stable-ABI build ("" when there is one)."""
+
+
+@dataclass(frozen=True)
+class Targets:
+    """The speed targets of this backend's own (ratios within one run; the bench judges them).
+
+    The targets shared by a whole kind (every extension at least 2x math.factorial at 25, ...)
+    live in the bench; these are the ones an issue set for one backend or one way of reaching C.
+    """
+
+    over_pure: float | None = None
+    """factorial(25) at least this many times faster than the pure-Python loop."""
+    at_35_of_math: float | None = None
+    """factorial(35) in at most this many times math.factorial's time."""
+    near: tuple[str, float] | None = None
+    """(another backend, r): factorial(25) in at most r times that backend's time."""
+    fastest: bool = False
+    """Faster than gmpy2 (GMP) at every n from 35 up, and than math.factorial at every n >= 21."""
 
 
 @dataclass(frozen=True)
@@ -51,7 +134,7 @@ class BackendSpec:
     kind: Kind
     tool: str
     """The binding tool (pyo3, cffi, ctypes, ...): backends of one tool share its checks."""
-    cabi: CabiLink = "none"
+    clib: ClibLink = "none"
     extension: str | None = None
     """The module that a build produced for this backend (None: nothing is built for it)."""
     project: str | None = None
@@ -66,6 +149,12 @@ class BackendSpec:
     """When the binding releases the GIL around the kernel."""
     positional_only: bool = True
     """``factorial(n=5)`` is a TypeError, as for math.factorial (rust-cpython cannot refuse keywords)."""
+    reach: Reach = EVERYWHERE
+    """Where its tool says it runs (the matrix)."""
+    stable_abi: StableAbi | None = None
+    """Its abi3 build, or why there is none (None: nothing compiled of its own to make abi3)."""
+    targets: Targets = Targets()
+    """Its own speed targets (the bench)."""
 
     @property
     def native(self) -> bool:
@@ -77,6 +166,22 @@ class BackendSpec:
         """The book's chapter for this backend, relative to ``docs/src``."""
         return f"backends/{self.name}.md"
 
+
+# Where each tool says it runs (the matrix's "unsupported" versus "failed").
+PYO3_REACH = Reach(
+    oldest_pypy=(3, 11),
+    oldest_free_threaded=(3, 14),
+    source="PyO3 0.27 dropped PyPy 3.9 and 3.10, 0.29 free-threaded 3.13 (CHANGELOG); factlab pins 0.30",
+)
+CFFI_REACH = Reach(
+    oldest_free_threaded=(3, 14),
+    source="cffi 2.0 supports free-threaded CPython from 3.14 on (whatsnew); PyPy has cffi built in",
+)
+# The abi3 build of the cffi project (the API mode's extension; the ABI modes compile nothing).
+CFFI_ABI3 = StableAbi(
+    "setuptools + cffi (its default Py_LIMITED_API), wheel tagged cp310-abi3",
+    config_settings=("--build-option=--py-limited-api=cp310",),
+)
 
 # The order of every table: baselines first, then the compiled extensions,
 # then the foreign-function interfaces over the C ABI library.
@@ -108,6 +213,9 @@ BUILTIN: tuple[BackendSpec, ...] = (
         sources=("crates/pyo3/src/lib.rs", "crates/pyo3/Cargo.toml", "crates/pyo3/pyproject.toml"),
         panic="PanicException",
         gil="n >= 1000 (py.detach)",
+        reach=PYO3_REACH,
+        stable_abi=StableAbi("maturin, PyO3 feature abi3-py310", ("maturin.build-args=--features abi3",)),
+        targets=Targets(over_pure=14.0, near=("capi", 1.2)),
     ),
     BackendSpec(
         "capi",
@@ -121,6 +229,15 @@ BUILTIN: tuple[BackendSpec, ...] = (
         refcounts_by_hand=True,
         panic="RuntimeError",
         gil="n >= 1000 (PyEval_SaveThread)",
+        reach=Reach(
+            oldest_pypy=(3, 11),
+            oldest_free_threaded=(3, 14),
+            source="pyo3-ffi follows PyO3's interpreter support (CHANGELOG 0.27.0, 0.29.0)",
+        ),
+        stable_abi=StableAbi(
+            "maturin, pyo3-ffi feature abi3-py310 (Py_LIMITED_API)", ("maturin.build-args=--features abi3",)
+        ),
+        targets=Targets(over_pure=18.0, fastest=True),
     ),
     BackendSpec(
         "rust-cpython",
@@ -135,6 +252,18 @@ BUILTIN: tuple[BackendSpec, ...] = (
         panic="RuntimeError",
         gil="n >= 1000 (py.allow_threads)",
         positional_only=False,
+        reach=Reach(
+            newest_cpython=(3, 12),
+            oldest_pypy=None,
+            oldest_free_threaded=None,
+            source="rust-cpython 0.7.2, its last release: CPython up to 3.12, no PyPy, no free-threading",
+        ),
+        stable_abi=StableAbi(
+            "",
+            refused="rust-cpython has no stable-ABI build: its python3-sys `pep-384` feature is disabled "
+            "(the crate does not build with it), and the crate is unmaintained",
+        ),
+        targets=Targets(over_pure=14.0),
     ),
     BackendSpec(
         "cffi-abi-inline",
@@ -142,10 +271,12 @@ BUILTIN: tuple[BackendSpec, ...] = (
         "CFFI ABI mode, in-line: cdef + dlopen at import",
         kind="ffi",
         tool="cffi",
-        cabi="dlopen",
+        clib="dlopen",
         sources=("python/factlab/backends/cffi_abi_inline.py", "python/factlab/backends/_cffi.py"),
         panic="RuntimeError",
         gil="every call (cffi)",
+        reach=CFFI_REACH,
+        targets=Targets(at_35_of_math=4.0),
     ),
     BackendSpec(
         "cffi-abi-outofline",
@@ -153,7 +284,7 @@ BUILTIN: tuple[BackendSpec, ...] = (
         "CFFI ABI mode, out-of-line: pre-built ffi, dlopen at run time",
         kind="ffi",
         tool="cffi",
-        cabi="dlopen",
+        clib="dlopen",
         extension="factlab_cffi_abi",
         project="python/factlab-cffi",
         sources=(
@@ -164,6 +295,8 @@ BUILTIN: tuple[BackendSpec, ...] = (
         ),
         panic="RuntimeError",
         gil="every call (cffi)",
+        reach=CFFI_REACH,
+        targets=Targets(at_35_of_math=4.0),
     ),
     BackendSpec(
         "cffi-api",
@@ -171,7 +304,7 @@ BUILTIN: tuple[BackendSpec, ...] = (
         "CFFI API mode: a compiled extension linking the static library",
         kind="ffi",
         tool="cffi",
-        cabi="static",
+        clib="static",
         extension="factlab_cffi_api",
         project="python/factlab-cffi",
         sources=(
@@ -182,6 +315,9 @@ BUILTIN: tuple[BackendSpec, ...] = (
         ),
         panic="RuntimeError",
         gil="every call (cffi)",
+        reach=CFFI_REACH,
+        stable_abi=CFFI_ABI3,
+        targets=Targets(at_35_of_math=3.0),
     ),
     BackendSpec(
         "ctypes",
@@ -189,10 +325,11 @@ BUILTIN: tuple[BackendSpec, ...] = (
         "the standard library's ctypes over the C ABI library",
         kind="ffi",
         tool="ctypes",
-        cabi="dlopen",
+        clib="dlopen",
         sources=("python/factlab/backends/ctypes_cdll.py",),
         panic="RuntimeError",
         gil="n >= 1000 (CDLL; PyDLL below)",
+        targets=Targets(at_35_of_math=5.0),
     ),
     BackendSpec(
         "cython",
@@ -200,7 +337,7 @@ BUILTIN: tuple[BackendSpec, ...] = (
         "a Cython module calling the C ABI library",
         kind="ffi",
         tool="cython",
-        cabi="static",
+        clib="static",
         extension="factlab_cython",
         project="python/factlab-cython",
         sources=(
@@ -211,6 +348,11 @@ BUILTIN: tuple[BackendSpec, ...] = (
         refcounts_by_hand=True,
         panic="RuntimeError",
         gil="n >= 1000 (with nogil)",
+        reach=Reach(source="Cython 3.1+: free-threaded builds (experimental), PyPy by cpyext (user guide)"),
+        stable_abi=StableAbi(
+            "setuptools + Cython, Limited API mode (Py_LIMITED_API=0x030A0000)",
+            env=(("FACTLAB_LIMITED_API", "cp310"),),
+        ),
     ),
 )
 
@@ -248,7 +390,7 @@ def native_names() -> list[str]:
 def build_projects() -> list[str]:
     """The PEP 517 projects that build the backends, in the table's order, each once.
 
-    ``just setup`` installs them after the C ABI library (``crates/cabi``),
+    ``just setup`` installs them after the C ABI library (``crates/clib``),
     which the FFI projects compile and link against.
     """
     return list(dict.fromkeys(entry.project for entry in specs() if entry.project))

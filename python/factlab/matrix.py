@@ -55,7 +55,7 @@ ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "target" / "matrix"
 COMMITTED = ROOT / "docs" / "src" / "matrix" / "results.json"
 REQUIREMENTS = ROOT / "requirements-matrix.txt"
-CABI = "crates/cabi"
+CLIB = "crates/clib"
 
 # The interpreters the book's matrix is about: one missing is listed as missing.
 EXPECTED = ("cpython-3.10", "cpython-3.11", "cpython-3.12", "cpython-3.13", "pypy-3.9")
@@ -395,13 +395,13 @@ def install(
     return run([*cmd, *wheels], log, env=child_env(interp))
 
 
-def build_all(interp: Interpreter, cabi_wheel: Path | None, say: Progress) -> dict[str, Build]:
+def build_all(interp: Interpreter, clib_wheel: Path | None, say: Progress) -> dict[str, Build]:
     """Every project built and installed in the interpreter's venv: project -> Build."""
     logs = OUT / "logs" / interp.id
     results: dict[str, Build] = {}
-    if cabi_wheel is None:
-        return {p: Build(False, "the C ABI library (crates/cabi) did not build") for p in projects()}
-    code, out = install(interp, [cabi_wheel], logs / "cabi-install.log")
+    if clib_wheel is None:
+        return {p: Build(False, "the C ABI library (crates/clib) did not build") for p in projects()}
+    code, out = install(interp, [clib_wheel], logs / "clib-install.log")
     if code != 0:
         return {p: Build(False, f"the C ABI library does not install: {excerpt(out)}") for p in projects()}
     for project in projects():
@@ -538,7 +538,7 @@ def junit_outcomes(junit: Path, names: list[str], output: str) -> dict[str, str]
 
 
 def run_interpreter(
-    interp: Interpreter, problem: str | None, cabi_wheel: Path | None, quick: bool, say: Progress
+    interp: Interpreter, problem: str | None, clib_wheel: Path | None, quick: bool, say: Progress
 ) -> list[Cell]:
     """Every backend's cell on one interpreter (``problem``: why its venv is not ready)."""
     from factlab import specs
@@ -547,7 +547,7 @@ def run_interpreter(
     if problem:
         say(interp.id, f"FAILED: {problem[:120]}")
         return [Cell(interp.id, s.name, "failed", problem) for s in specs()]
-    builds = build_all(interp, cabi_wheel, say)
+    builds = build_all(interp, clib_wheel, say)
     cells: dict[str, Cell] = {}
     for s in specs():
         built = builds.get(s.project) if s.project else Build(True)
@@ -641,7 +641,7 @@ def stable_abi(
     # The compiled extensions: the baselines, ctypes and cffi's ABI mode have
     # no binary of their own (the C ABI library is one py3-none wheel for all).
     for s in specs():
-        if s.kind == "baseline" or s.cabi == "dlopen":
+        if s.kind == "baseline" or s.clib == "dlopen":
             continue
         if s.name in NO_STABLE_ABI:
             rows[s.name] = {"backend": s.name, "status": "unsupported", "reason": NO_STABLE_ABI[s.name]}
@@ -1015,18 +1015,18 @@ def main(argv: list[str] | None = None) -> int:
     # Each interpreter's virtualenv first: the C ABI library (no Python in it:
     # one py3-none wheel for every interpreter) is built with the first that works.
     problems_by_id = {interp.id: prepare_venv(interp, say) for interp in interps}
-    cabi_wheel = None
+    clib_wheel = None
     builder = next((i for i in interps if problems_by_id[i.id] is None), None)
     if builder is not None:
-        say("C ABI", f"pip wheel {CABI} with {builder.id} (one wheel for every interpreter)")
-        built = build_wheel(builder, CABI, OUT / "wheels" / "cabi", OUT / "logs" / "cabi.log")
-        cabi_wheel = built.wheel if built.ok else None
+        say("C ABI", f"pip wheel {CLIB} with {builder.id} (one wheel for every interpreter)")
+        built = build_wheel(builder, CLIB, OUT / "wheels" / "clib", OUT / "logs" / "clib.log")
+        clib_wheel = built.wheel if built.ok else None
         if not built.ok:
             say("C ABI", f"FAILED: {built.reason}")
 
     cells: list[Cell] = []
     for interp in interps:
-        cells += run_interpreter(interp, problems_by_id[interp.id], cabi_wheel, args.quick, say)
+        cells += run_interpreter(interp, problems_by_id[interp.id], clib_wheel, args.quick, say)
     abi3 = stable_abi(interps, cells, args.quick, say)
     subs = subinterpreters(interps, cells, args.quick, say)
 

@@ -1,7 +1,7 @@
 """``just wheels``: a wheelhouse from which factlab installs with pip alone.
 
 Builds a wheel of every PEP 517 project (factlab itself, the C ABI library
-``factlab-cabi`` and every backend's project, ``factlab.build_projects()``)
+``factlab-clib`` and every backend's project, ``factlab.build_projects()``)
 with pip, for the interpreter that runs this script; repairs the platform
 wheels with ``auditwheel`` (the manylinux tag, after checking the symbols
 they use); adds the wheels of what they need at run time (cffi), of the test
@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check"]
 
     # "./": a path for pip, not a name to look up.
-    projects = [f"./{project}" for project in ["python", "crates/cabi", *factlab.build_projects()]]
+    projects = [f"./{project}" for project in ["python", "crates/clib", *factlab.build_projects()]]
     print(f"== wheels: {len(projects)} projects, for {sys.implementation.name} {sys.version.split()[0]}")
     # --no-build-isolation: the pinned build tools of the virtualenv, like `just setup`.
     run([*pip, "wheel", "--no-deps", "--no-build-isolation", "--wheel-dir", str(raw), *projects])

@@ -54,5 +54,5 @@ def test_frees_what_the_library_allocated() -> None:
         f"{CALLS} calls of factorial({N}) grew the process by {grown / 2**20:.1f} MiB, about "
         f"{grown / CALLS / 1024:.0f} KiB per call; each result's limbs take "
         f"{limb_bytes / 1024:.0f} KiB. The limbs the library allocated are never given back: "
-        "see who owns FactlabBig.limbs in crates/cabi/include/factlab.h"
+        "see who owns FactlabBig.limbs in crates/clib/include/factlab.h"
     )

@@ -28,7 +28,7 @@ from collections.abc import Callable
 from operator import index
 from typing import Any, SupportsIndex
 
-from factlab.backends._cabi import MAX_SMALL_N, MAX_U64_N, MAX_U128_N, check, error
+from factlab.backends._clib import MAX_SMALL_N, MAX_U64_N, MAX_U128_N, check, error
 
 Factorial = Callable[[SupportsIndex], int]
 

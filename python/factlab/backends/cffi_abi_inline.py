@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from cffi import FFI
 
-from factlab.backends._cabi import cdef_path, cdef_source, library_path, reported
 from factlab.backends._cffi import bind
+from factlab.backends._clib import cdef_path, cdef_source, library_path, reported
 
 __all__ = ["crossing", "factorial", "ffi", "lib", "raise_panic", "strategies"]
 

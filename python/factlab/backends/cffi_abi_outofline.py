@@ -17,8 +17,8 @@ from __future__ import annotations
 # ANCHOR: open
 from factlab_cffi_abi import ffi  # the declarations, parsed at install time
 
-from factlab.backends._cabi import library_path, reported
 from factlab.backends._cffi import bind
+from factlab.backends._clib import library_path, reported
 
 # dlopen happens once, at import; lib's attributes are the C functions.
 with reported(library_path()):  # a broken library: "not built", naming it

@@ -4,7 +4,7 @@
 (``python/factlab-cffi/build_api.py``): cffi wrote a C file that includes
 ``factlab.h`` and calls the functions directly, and the C compiler checked
 every declaration against the header. The Rust kernel is linked into the
-extension (``libfactlab_cabi.a``): nothing is ``dlopen``-ed at run time.
+extension (``libfactlab_clib.a``): nothing is ``dlopen``-ed at run time.
 
 The calls themselves are the same in all three cffi modes: see ``_cffi.py``.
 API mode makes each call cheaper (no libffi in between), but every call

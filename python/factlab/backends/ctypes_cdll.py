@@ -1,11 +1,11 @@
 """ctypes: the standard library's foreign-function interface, over the C ABI library.
 
-Nothing to compile: at import, ctypes opens ``libfactlab_cabi.so`` and every
+Nothing to compile: at import, ctypes opens ``libfactlab_clib.so`` and every
 call goes through libffi. The price of that convenience: ctypes cannot read a
 C header. Each signature is restated below by hand (``argtypes``/``restype``),
 and a wrong one is no error at all: ctypes would pass an ``int`` where a
 pointer was due, or cut a 64-bit result to 32 bits, silently.
-``tests/test_cabi_ffi.py`` holds these declarations against ``factlab.h``.
+``tests/test_clib_ffi.py`` holds these declarations against ``factlab.h``.
 
 Ownership (the book's "Who allocates?"): ``factorial`` lets the caller
 allocate: Python owns a ``bytearray``, the library fills it, nothing is
@@ -22,7 +22,7 @@ from ctypes import POINTER, Structure, byref, c_int32, c_size_t, c_uint8, c_uint
 from operator import index
 from typing import Any, SupportsIndex
 
-from factlab.backends._cabi import (
+from factlab.backends._clib import (
     MAX_SMALL_N,
     MAX_U64_N,
     MAX_U128_N,
@@ -104,7 +104,7 @@ _held = _open(getattr(ctypes, "PyDLL", ctypes.CDLL))
 _released = _open(ctypes.CDLL)
 # ANCHOR_END: handles
 
-# ctypes cannot read a header: the #defines come from _cabi, which parses it.
+# ctypes cannot read a header: the #defines come from _clib, which parses it.
 _OK = constant("FACTLAB_OK")
 _EXPENSIVE_N = constant("FACTLAB_EXPENSIVE_N")
 

@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 from typing import Any, NoReturn
 
+from factlab._render import to_rich
 from factlab.bench.scenarios import DEFAULT_SCENARIOS, MODES, OPT_IN, SCENARIOS, plan
 
 __all__ = ["main", "plan"]
@@ -383,7 +384,7 @@ def _run(
     link.symlink_to(Path("runs") / run.name)
     os.replace(link, out / "latest")  # atomic: latest is never half-written
     for table in report.tables(data):
-        console.print(report.to_rich(table))
+        console.print(to_rich(table))
     console.print(
         f"\n{len(todo)} benchmarks in {data['wall_seconds']:.0f} s; wrote {run} (now latest)", highlight=False
     )

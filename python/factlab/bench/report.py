@@ -6,52 +6,12 @@ B", r = B's time / A's time (below 1x when A is slower).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
+from factlab._render import Table, X, ns, seconds, times, to_markdown, why
 from factlab.bench.scenarios import GMPY2, SCENARIOS, TITLES
 
-X = "\N{MULTIPLICATION SIGN}"
 ARTICLE = {"calls": 1_000_000, "python_s": 1.91, "cffi_s": 0.13, "speedup": 14}  # the seed article's figures
-
-
-@dataclass
-class Table:
-    title: str
-    headers: list[str]
-    rows: list[list[str]] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    left: int = 1  # leading columns of names (left-aligned); figures are right-aligned
-
-    def problem(self, label: str, row: dict[str, Any] | None) -> None:
-        """A row without figures: why, then blanks."""
-        self.rows.append([label, why(row), *[""] * (len(self.headers) - 2)])
-
-
-def why(row: dict[str, Any] | None) -> str:
-    """Why a row has no figure: skipped (and its note), failed or a wrong value."""
-    if row is None:
-        return "—"
-    return {"wrong": "WRONG VALUE", "failed": "FAILED"}.get(row["status"], row.get("note", row["status"]))
-
-
-def seconds(value: float | None) -> str:
-    """A duration in the unit a reader takes in at once: 53.2 ns, 1.07 µs, 4.10 ms, 6.6 s."""
-    if value is None:
-        return "—"
-    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
-        if value >= scale:
-            return f"{value / scale:.3g} {unit}"
-    return f"{value * 1e9:.3g} ns"
-
-
-def ns(mean: float, stdev: float | None = None) -> str:
-    text = f"{mean * 1e9:,.0f}" if mean >= 1e-7 else f"{mean * 1e9:.3g}"
-    return text + (f" ± {stdev * 1e9:.2g}" if stdev is not None else "")
-
-
-def times(value: float | None) -> str:
-    return "—" if value is None else (f"{value:,.0f}{X}" if value >= 100 else f"{value:.3g}{X}")
 
 
 class Results:
@@ -333,36 +293,6 @@ def tables(data: dict[str, Any]) -> list[Table]:
     res = Results(data)
     out = [TABLES[s](res) for s in SCENARIOS if res.rows(s)]
     return out + ([targets_table(data["targets"])] if data.get("targets") else [])
-
-
-def to_rich(table: Table) -> Any:
-    from rich.markup import escape
-    from rich.table import Table as RichTable
-
-    notes = escape("\n".join(table.notes))
-    rt = RichTable(title=escape(table.title), title_justify="left", caption_justify="left", caption=notes)
-    for i, header in enumerate(table.headers):
-        rt.add_column(escape(header), justify="left" if i < table.left else "right", overflow="fold")
-    for cells in table.rows:
-        style = "bold red" if any(c in ("WRONG VALUE", "FAILED", "NOT MET") for c in cells) else None
-        rt.add_row(*map(escape, cells), style=style)
-    return rt
-
-
-def to_markdown(table: Table) -> str:
-    def line(cells: list[str]) -> str:
-        return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
-
-    aligns = [":---"] * table.left + ["---:"] * (len(table.headers) - table.left)
-    out = [
-        f"### {table.title}",
-        "",
-        line(table.headers),
-        "|" + "|".join(aligns) + "|",
-        *map(line, table.rows),
-        "",
-    ]
-    return "\n".join(out + [f"- {note}" for note in table.notes] + [""])
 
 
 def summary_markdown(data: dict[str, Any]) -> str:

@@ -56,10 +56,10 @@ else:  # Python 3.10: pip's own copy of the same parser (pip is in every virtual
 FORMAT = "factlab-ship/1"
 CORE_CRATE = "factlab-core"  # the kernel: every native backend depends on it (with malachite)
 CORE_SOURCE = Path("crates/core/src/lib.rs")  # where the one-line change goes, in the copy
-CABI_PROJECT = "crates/cabi"  # the C ABI library's package, shared by every backend with cabi != none
+CLIB_PROJECT = "crates/clib"  # the C ABI library's package, shared by every backend with clib != none
 IMPORT_RUNS = {"quick": 5, "default": 21, "rigorous": 51}
 SHARED_CORE = "shared: malachite + factlab-core"
-SHARED_CABI = "shared: the C ABI library"
+SHARED_CLIB = "shared: the C ABI library"
 
 Say = Callable[[str], None]
 
@@ -156,7 +156,7 @@ class Builder:
         return Build(seconds, Wheel(made[0].name, made[0].stat().st_size))
 
     def unpack(self, out: Path, site: Path) -> Path:
-        """The C ABI library's wheel, unpacked: its ``factlab_cabi`` shadows the installed one."""
+        """The C ABI library's wheel, unpacked: its ``factlab_clib`` shadows the installed one."""
         shutil.rmtree(site, ignore_errors=True)
         with zipfile.ZipFile(next(out.glob("*.whl"))) as z:
             z.extractall(site)
@@ -177,34 +177,34 @@ def _copy_target(source: Path, dest: Path) -> Path:
 
 def _chain_key(s: BackendSpec) -> str:
     """What a backend's own build is: its project, or for a backend with none, the C ABI library."""
-    return s.project or (CABI_PROJECT if s.cabi != "none" else "")
+    return s.project or (CLIB_PROJECT if s.clib != "none" else "")
 
 
 def measure_builds(root: Path, specs: list[BackendSpec], mode: str, work: Path, say: Say) -> dict[str, Any]:
     """Build times and wheels: {'shared': {row: Build}, 'cold': {chain: Build}, 'incremental': {...}}."""
     b = Builder(root, work, say)
-    cabi_users = [s for s in specs if s.cabi != "none"]
+    clib_users = [s for s in specs if s.clib != "none"]
     keys = list(dict.fromkeys(_chain_key(s) for s in specs if _chain_key(s)))
     shared: dict[str, Build] = {}
     cold: dict[str, Build] = {}
     targets: dict[str, Path] = {}
-    cabi_site: dict[str, Path] = {}
+    clib_site: dict[str, Path] = {}
     if mode != "quick":
         say("cold builds: the shared dependencies once, then each project from a copy of that state")
         core_t = work / "t-core"
         shared[SHARED_CORE] = b.core(core_t)
-        cabi_t = _copy_target(core_t, work / "t-cabi") if cabi_users else core_t
-        if cabi_users:
-            shared[SHARED_CABI] = b.wheel(CABI_PROJECT, cabi_t, work / "w-cabi")
-            cabi_site[""] = b.unpack(work / "w-cabi", work / "site-cabi")
+        clib_t = _copy_target(core_t, work / "t-clib") if clib_users else core_t
+        if clib_users:
+            shared[SHARED_CLIB] = b.wheel(CLIB_PROJECT, clib_t, work / "w-clib")
+            clib_site[""] = b.unpack(work / "w-clib", work / "site-clib")
         for key in keys:
-            if key == CABI_PROJECT:  # nothing of their own: the library is the artifact
-                targets[key] = cabi_t
+            if key == CLIB_PROJECT:  # nothing of their own: the library is the artifact
+                targets[key] = clib_t
                 continue
-            over_cabi = any(s.cabi != "none" for s in specs if _chain_key(s) == key)
-            targets[key] = _copy_target(cabi_t if over_cabi else core_t, work / f"t-{len(targets)}")
+            over_clib = any(s.clib != "none" for s in specs if _chain_key(s) == key)
+            targets[key] = _copy_target(clib_t if over_clib else core_t, work / f"t-{len(targets)}")
             cold[key] = b.wheel(
-                key, targets[key], work / f"w-{len(targets)}", cabi_site.get("") if over_cabi else None
+                key, targets[key], work / f"w-{len(targets)}", clib_site.get("") if over_clib else None
             )
     else:
         say("quick mode: no cold builds; one target directory seeded from the working tree's, warmed up")
@@ -215,23 +215,23 @@ def measure_builds(root: Path, specs: list[BackendSpec], mode: str, work: Path, 
         release = Path(json.loads(meta.stdout)["target_directory"]) / "release"
         if release.is_dir():
             _copy_target(release, seeded / "release")
-        if cabi_users:
-            b.wheel(CABI_PROJECT, seeded, work / "w-cabi")
-            cabi_site[""] = b.unpack(work / "w-cabi", work / "site-cabi")
+        if clib_users:
+            b.wheel(CLIB_PROJECT, seeded, work / "w-clib")
+            clib_site[""] = b.unpack(work / "w-clib", work / "site-clib")
         for key in keys:
             targets[key] = seeded
-            if key != CABI_PROJECT:
-                b.wheel(key, seeded, work / "w-warm", cabi_site.get(""))
+            if key != CLIB_PROJECT:
+                b.wheel(key, seeded, work / "w-warm", clib_site.get(""))
     say("incremental builds: a one-line change to the kernel, then each backend's chain")
     incremental: dict[str, Build] = {}
     for key in keys:
         b.change()
-        over_cabi = key == CABI_PROJECT or any(s.cabi != "none" for s in specs if _chain_key(s) == key)
+        over_clib = key == CLIB_PROJECT or any(s.clib != "none" for s in specs if _chain_key(s) == key)
         seconds, site = 0.0, None
-        if over_cabi:
-            lib = b.wheel(CABI_PROJECT, targets[key], work / "w-inc-cabi")
-            seconds, site = lib.seconds, b.unpack(work / "w-inc-cabi", work / "site-inc")
-            if key == CABI_PROJECT:
+        if over_clib:
+            lib = b.wheel(CLIB_PROJECT, targets[key], work / "w-inc-clib")
+            seconds, site = lib.seconds, b.unpack(work / "w-inc-clib", work / "site-inc")
+            if key == CLIB_PROJECT:
                 incremental[key] = lib
                 continue
         own = b.wheel(key, targets[key], work / "w-inc", site)
@@ -277,10 +277,10 @@ def artifact(s: BackendSpec) -> Path | None:
             native = sorted(p for p in origin.parent.iterdir() if p.suffix in (".so", ".pyd", ".dylib"))
             origin = native[0] if native else origin
         return origin
-    if s.cabi == "dlopen":
-        import factlab_cabi
+    if s.clib == "dlopen":
+        import factlab_clib
 
-        return factlab_cabi.library_path()
+        return factlab_clib.library_path()
     found = importlib.util.find_spec(s.module)
     return Path(found.origin) if found and found.origin else None
 
@@ -298,7 +298,7 @@ def _requirement_name(text: str) -> str:
 
 def needs_build(root: Path, s: BackendSpec, art: Path | None) -> list[str]:
     """What building it from source takes: its project's build requirements, Rust, a C compiler."""
-    projects = [p for p in (s.project, CABI_PROJECT if s.cabi != "none" else None) if p]
+    projects = [p for p in (s.project, CLIB_PROJECT if s.clib != "none" else None) if p]
     needs: list[str] = []
     for p in projects:
         needs += [
@@ -428,22 +428,22 @@ def rows(run: Path, context: Context, say: Say | None = None) -> list[dict[str, 
             builds, problem = {"shared": {}, "cold": {}, "incremental": {}}, str(exc)
             say(f"ship: builds failed: {problem}")
     out: list[dict[str, Any]] = []
-    import factlab_cabi
+    import factlab_clib
 
-    cabi = factlab_cabi.library_path()
-    if any(s.cabi != "none" for s in native):
-        static = factlab_cabi.static_library()
-        cold, inc = builds["shared"].get(SHARED_CABI), builds["incremental"].get(CABI_PROJECT)
+    clib = factlab_clib.library_path()
+    if any(s.clib != "none" for s in native):
+        static = factlab_clib.static_library()
+        cold, inc = builds["shared"].get(SHARED_CLIB), builds["incremental"].get(CLIB_PROJECT)
         out.append({
-            "backend": SHARED_CABI, "shared": True, "status": "ok",
-            "used_by": [s.name for s in native if s.cabi != "none"],
+            "backend": SHARED_CLIB, "shared": True, "status": "ok",
+            "used_by": [s.name for s in native if s.clib != "none"],
             "build_cold_s": cold.seconds if cold else None,
             "build_incremental_s": inc.seconds if inc else None,
-            "artifact": _rel(cabi, root), "artifact_bytes": cabi.stat().st_size,
-            "stripped_bytes": stripped_bytes(cabi),
+            "artifact": _rel(clib, root), "artifact_bytes": clib.stat().st_size,
+            "stripped_bytes": stripped_bytes(clib),
             "static": _rel(static, root), "static_bytes": static.stat().st_size,
             "static_stripped_bytes": stripped_bytes(static, "--strip-debug"),
-            **_wheel(cold or inc), "needs_run": ldd(cabi),
+            **_wheel(cold or inc), "needs_run": ldd(clib),
         })  # fmt: skip
     if native:
         core = builds["shared"].get(SHARED_CORE)
@@ -460,7 +460,7 @@ def rows(run: Path, context: Context, say: Say | None = None) -> list[dict[str, 
         row: dict[str, Any] = {"backend": s.name, "status": "ok", "kind": s.kind, "tool": s.tool}
         if s.native:
             row["build_cold_s"] = (
-                0.0 if key == CABI_PROJECT and mode != "quick" else (cold.seconds if cold else None)
+                0.0 if key == CLIB_PROJECT and mode != "quick" else (cold.seconds if cold else None)
             )
             row["build_incremental_s"] = inc.seconds if inc else None
             row["builds"] = key
@@ -470,9 +470,9 @@ def rows(run: Path, context: Context, say: Say | None = None) -> list[dict[str, 
         row["artifact"] = _rel(art, root) if art else None
         row["artifact_bytes"] = art.stat().st_size if art else None
         row["stripped_bytes"] = stripped_bytes(art) if art else None
-        if s.extension and s.cabi == "dlopen":  # its module opens the library at run time
-            row["opens"] = _rel(cabi, root)
-            row["opens_bytes"] = cabi.stat().st_size
+        if s.extension and s.clib == "dlopen":  # its module opens the library at run time
+            row["opens"] = _rel(clib, root)
+            row["opens_bytes"] = clib.stat().st_size
         row |= _wheel((inc or cold) if s.native else None)
         row["needs_build"] = needs_build(root, s, art) if s.native else []
         try:
@@ -481,7 +481,7 @@ def rows(run: Path, context: Context, say: Say | None = None) -> list[dict[str, 
             row |= {"status": "failed", "note": str(exc)}
             out.append(row)
             continue
-        row["needs_run"] = needs_run(s, cabi if s.cabi == "dlopen" else art, found.pop("modules"))
+        row["needs_run"] = needs_run(s, clib if s.clib == "dlopen" else art, found.pop("modules"))
         row |= found
         row["binding_lines"] = binding_lines(root, s)
         if problem and s.native:

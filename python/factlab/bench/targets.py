@@ -106,7 +106,7 @@ def evaluate(data: dict[str, Any]) -> list[dict[str, Any]]:
             1.0,
         )
     for b in ffi:
-        bound = AT_35.get((factlab.spec(b).tool, factlab.spec(b).cabi))
+        bound = AT_35.get((factlab.spec(b).tool, factlab.spec(b).clib))
         if bound:
             judge("factorial(35), {X} faster than math.factorial", b, one("sweep", b, 35, "math"), 1 / bound)
         judge(

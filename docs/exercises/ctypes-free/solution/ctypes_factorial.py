@@ -1,6 +1,6 @@
 """A small ctypes wrapper over factlab's C ABI library: n! for any n.
 
-The library (``crates/cabi``, declared in ``crates/cabi/include/factlab.h``)
+The library (``crates/clib``, declared in ``crates/clib/include/factlab.h``)
 computes n! in Rust and hands the result over as a ``FactlabBig``: a pointer
 to little-endian 64-bit limbs and their count. Read the header's comment on
 ``FactlabBig``: who allocates the limbs, and who must give them back.
@@ -19,7 +19,7 @@ import ctypes
 import operator
 from ctypes import POINTER, Structure, byref, c_int32, c_size_t, c_uint64, string_at
 
-from factlab.backends._cabi import check, defines, error, library_path
+from factlab.backends._clib import check, defines, error, library_path
 
 __all__ = ["FactlabBig", "factorial"]
 

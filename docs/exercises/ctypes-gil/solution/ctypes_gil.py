@@ -20,7 +20,7 @@ import ctypes
 import operator
 from ctypes import POINTER, Structure, byref, c_int32, c_size_t, c_uint64, string_at
 
-from factlab.backends._cabi import check, defines, error, library_path
+from factlab.backends._clib import check, defines, error, library_path
 
 __all__ = ["FactlabBig", "factorial"]
 

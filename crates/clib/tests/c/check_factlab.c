@@ -1,8 +1,8 @@
 /*
  * check_factlab.c: the C ABI of factlab, exercised from C, as a C user would.
  *
- * Built and run by tests/c_program.rs (`cargo test -p factlab-cabi`), linked
- * against the static library libfactlab_cabi.a; `just check-memory` runs the
+ * Built and run by tests/c_program.rs (`cargo test -p factlab-clib`), linked
+ * against the static library libfactlab_clib.a; `just check-memory` runs the
  * same binary under valgrind to prove that every buffer the library hands out
  * comes back, and that nothing reads or writes out of bounds.
  *

@@ -1,4 +1,4 @@
-//! # factlab-cabi: the kernel behind a plain C ABI
+//! # factlab-clib: the kernel behind a plain C ABI
 //!
 //! Python's foreign-function interfaces (ctypes, cffi) and Cython do not speak
 //! Rust: they speak C. This crate puts [`factlab_core`] behind eight C

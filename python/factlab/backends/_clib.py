@@ -1,15 +1,15 @@
 """What every backend over the C ABI library shares: where it is, and the argument check.
 
-The C ABI library is its own package, ``factlab_cabi`` (built from
-``crates/cabi`` by ``just setup``). It holds the two files the backends in
+The C ABI library is its own package, ``factlab_clib`` (built from
+``crates/clib`` by ``just setup``). It holds the two files the backends in
 this package need at run time:
 
-- ``libfactlab_cabi.so`` (``.dylib`` on macOS): the library ctypes and cffi's
+- ``libfactlab_clib.so`` (``.dylib`` on macOS): the library ctypes and cffi's
   ABI mode open at run time with ``dlopen``;
 - ``factlab_cdef.h``: its declarations, plain enough for ``ffi.cdef()``.
 
 A backend that imports this module while they are missing gets
-:class:`CabiNotBuilt`, an ``ImportError``: the registry reports the backend as
+:class:`ClibNotBuilt`, an ``ImportError``: the registry reports the backend as
 "not built" instead of crashing. So does a backend that finds them broken
 (empty, truncated, garbage, another machine's library, a header without a
 needed ``#define``): it opens them inside :func:`reported`, which names the
@@ -36,7 +36,7 @@ __all__ = [
     "MAX_SMALL_N",
     "MAX_U64_N",
     "MAX_U128_N",
-    "CabiNotBuilt",
+    "ClibNotBuilt",
     "cdef_path",
     "cdef_source",
     "check",
@@ -48,7 +48,7 @@ __all__ = [
 ]
 
 
-class CabiNotBuilt(BackendNotBuilt):
+class ClibNotBuilt(BackendNotBuilt):
     """The C ABI library or its declarations are not installed: run ``just setup``."""
 
 
@@ -57,7 +57,7 @@ _FIX = "reinstall the C ABI library with `just setup`"
 
 @contextmanager
 def reported(*paths: Path) -> Iterator[None]:
-    """Turn any failure to load ``paths`` into :class:`CabiNotBuilt` naming them and the fix.
+    """Turn any failure to load ``paths`` into :class:`ClibNotBuilt` naming them and the fix.
 
     What a broken file gives depends on the loader: ``OSError`` from
     ``dlopen`` (empty, truncated, not a library, another architecture),
@@ -69,11 +69,11 @@ def reported(*paths: Path) -> Iterator[None]:
         for path in paths:
             _whole(path)
         yield
-    except CabiNotBuilt:
+    except ClibNotBuilt:
         raise
     except Exception as exc:
         names = " or ".join(str(path) for path in paths)
-        raise CabiNotBuilt(f"{names} is broken ({type(exc).__name__}: {exc}); {_FIX}") from exc
+        raise ClibNotBuilt(f"{names} is broken ({type(exc).__name__}: {exc}); {_FIX}") from exc
 
 
 def _whole(path: Path) -> None:
@@ -105,26 +105,26 @@ def _whole(path: Path) -> None:
 
 def _installed(path: Path) -> Path:
     if not path.is_file():
-        raise CabiNotBuilt(f"{path} is missing: reinstall the C ABI library with `just setup`")
+        raise ClibNotBuilt(f"{path} is missing: reinstall the C ABI library with `just setup`")
     return path
 
 
 try:
-    import factlab_cabi
+    import factlab_clib
 except ImportError as exc:
-    raise CabiNotBuilt(
-        "the C ABI library (package factlab_cabi, built from crates/cabi) is not installed: run `just setup`"
+    raise ClibNotBuilt(
+        "the C ABI library (package factlab_clib, built from crates/clib) is not installed: run `just setup`"
     ) from exc
 
 
 def library_path() -> Path:
-    """The C ABI library to ``dlopen``: ``libfactlab_cabi.so`` (or ``.dylib``)."""
-    return _installed(factlab_cabi.library_path())
+    """The C ABI library to ``dlopen``: ``libfactlab_clib.so`` (or ``.dylib``)."""
+    return _installed(factlab_clib.library_path())
 
 
 def cdef_path() -> Path:
     """``factlab_cdef.h``: the library's declarations, for ``ffi.cdef()``."""
-    return _installed(factlab_cabi.cdef_path())
+    return _installed(factlab_clib.cdef_path())
 
 
 def cdef_source() -> str:
@@ -156,11 +156,11 @@ def _constants() -> dict[str, int]:
 
 
 def constant(name: str) -> int:
-    """The header's ``#define name``: :class:`CabiNotBuilt` if it is missing."""
+    """The header's ``#define name``: :class:`ClibNotBuilt` if it is missing."""
     try:
         return _constants()[name]
     except KeyError:
-        raise CabiNotBuilt(f"{cdef_path()} is broken (no #define {name}); {_FIX}") from None
+        raise ClibNotBuilt(f"{cdef_path()} is broken (no #define {name}); {_FIX}") from None
 
 
 # What the C functions promise (see factlab.h): factlab_factorial_u64 answers

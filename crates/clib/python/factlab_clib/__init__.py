@@ -3,7 +3,7 @@
 At run time, ctypes and cffi's ABI mode ``dlopen`` :func:`library_path` and
 cffi reads :func:`cdef_path`. At build time, cffi's API mode and Cython pass
 :func:`static_link` to their extension: the header's directory, the static
-library and the system libraries it needs. Built by ``crates/cabi/setup.py``.
+library and the system libraries it needs. Built by ``crates/clib/setup.py``.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ HERE = Path(__file__).resolve().parent
 
 
 def library_path() -> Path:
-    """The shared library, for ``dlopen``: ``libfactlab_cabi.so`` (``.dylib`` on macOS)."""
-    return HERE / ("libfactlab_cabi.dylib" if sys.platform == "darwin" else "libfactlab_cabi.so")
+    """The shared library, for ``dlopen``: ``libfactlab_clib.so`` (``.dylib`` on macOS)."""
+    return HERE / ("libfactlab_clib.dylib" if sys.platform == "darwin" else "libfactlab_clib.so")
 
 
 def include_dir() -> Path:
@@ -37,14 +37,14 @@ def cdef_path() -> Path:
 
 
 def static_library() -> Path:
-    """``libfactlab_cabi.a``: the kernel, for linking into an extension."""
-    return HERE / "libfactlab_cabi.a"
+    """``libfactlab_clib.a``: the kernel, for linking into an extension."""
+    return HERE / "libfactlab_clib.a"
 
 
 def static_link() -> dict[str, list[str]]:
     """Keyword arguments of ``setuptools.Extension`` (or cffi's ``set_source``) linking the kernel in.
 
-    The archive is given by its full path: with ``-lfactlab_cabi`` the linker
+    The archive is given by its full path: with ``-lfactlab_clib`` the linker
     would prefer the ``.so`` next to it. A Rust static library leaves the
     system libraries it needs (libc, libm, pthread, ...) to the final link:
     rustc named them when it built the archive (``native-static-libs``).

@@ -48,7 +48,7 @@ fn host_triple() -> String {
 /// -lpthread -lm -ldl -lc` on Linux). They come from Rust's standard library
 /// only (factlab-core and malachite link no native library), so an empty
 /// static library has the same list; `just setup` records the one of the
-/// release build in `target/release/libfactlab_cabi.native-static-libs`.
+/// release build in `target/release/libfactlab_clib.native-static-libs`.
 fn native_static_libs(scratch: &Path) -> Vec<String> {
     let empty = scratch.join("empty.rs");
     std::fs::write(&empty, "").expect("write an empty crate");
@@ -75,10 +75,10 @@ fn c_program_passes() {
     // Cargo compiles every crate type of the library (cdylib, staticlib,
     // rlib) before it builds an integration test, into target/<profile>/deps
     // (it copies them up to target/<profile> only for `cargo build`).
-    let staticlib = profile.join("deps/libfactlab_cabi.a");
+    let staticlib = profile.join("deps/libfactlab_clib.a");
     assert!(
         staticlib.is_file(),
-        "{} is missing: crates/cabi/Cargo.toml must list \"staticlib\" in crate-type",
+        "{} is missing: crates/clib/Cargo.toml must list \"staticlib\" in crate-type",
         staticlib.display()
     );
     let scratch = profile.join("check_factlab.build");

@@ -1,11 +1,11 @@
-"""Builds the package ``factlab_cabi``: cargo builds the library, setuptools ships it.
+"""Builds the package ``factlab_clib``: cargo builds the library, setuptools ships it.
 
 The one step setuptools cannot do by itself is run cargo. ``build_py`` does it
 here, then copies into the package what cargo made and what cbindgen
 generated (committed in include/):
 
-- ``libfactlab_cabi.so`` (.dylib on macOS): for ``dlopen`` (ctypes, cffi ABI);
-- ``libfactlab_cabi.a`` and ``native-static-libs``: for a static link (cffi API,
+- ``libfactlab_clib.so`` (.dylib on macOS): for ``dlopen`` (ctypes, cffi ABI);
+- ``libfactlab_clib.a`` and ``native-static-libs``: for a static link (cffi API,
   Cython); rustc names the system libraries a static Rust library needs;
 - ``include/factlab.h``, ``include/factlab_cdef.h``: the declarations.
 
@@ -31,7 +31,7 @@ def cargo(*args: str, echo: bool = False) -> str:
     """Runs cargo and returns its output; with ``echo``, each line is also printed
     as it comes (`pip install -v`, or PIP_VERBOSE=1, shows the build's progress)."""
     command = ["cargo", *args]
-    print("factlab-cabi: $", " ".join(command), flush=True)
+    print("factlab-clib: $", " ".join(command), flush=True)
     lines = []
     with subprocess.Popen(command, cwd=HERE, text=True,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT) as done:
@@ -42,7 +42,7 @@ def cargo(*args: str, echo: bool = False) -> str:
                 print(line, end="", flush=True)
     if done.returncode != 0:
         shown = "(above)" if echo else "".join(lines)
-        sys.exit(f"factlab-cabi: `{' '.join(command)}` failed:\n{shown}")
+        sys.exit(f"factlab-clib: `{' '.join(command)}` failed:\n{shown}")
     return "".join(lines)
 
 
@@ -61,12 +61,12 @@ class BuildWithCargo(build_py):
         flags = [line.split("native-static-libs:", 1)[1].strip() for line in out.splitlines()
                  if "native-static-libs:" in line]
         if not flags:
-            sys.exit(f"factlab-cabi: rustc printed no `native-static-libs:` note:\n{out}")
+            sys.exit(f"factlab-clib: rustc printed no `native-static-libs:` note:\n{out}")
         meta = json.loads(cargo("metadata", "--format-version", "1", "--no-deps", "--locked"))
         release = Path(meta["target_directory"]) / "release"
-        package = Path(self.build_lib) / "factlab_cabi"
+        package = Path(self.build_lib) / "factlab_clib"
         (package / "include").mkdir(parents=True, exist_ok=True)
-        for built in (f"libfactlab_cabi{SUFFIX}", "libfactlab_cabi.a"):
+        for built in (f"libfactlab_clib{SUFFIX}", "libfactlab_clib.a"):
             shutil.copy2(release / built, package / built)
         for header in ("factlab.h", "factlab_cdef.h"):
             shutil.copy2(HERE / "include" / header, package / "include" / header)

@@ -18,7 +18,7 @@ fn crate_dir() -> PathBuf {
 /// The settings of `cbindgen.toml`, as committed.
 fn full_config() -> cbindgen::Config {
     cbindgen::Config::from_file(crate_dir().join("cbindgen.toml"))
-        .expect("crates/cabi/cbindgen.toml parses")
+        .expect("crates/clib/cbindgen.toml parses")
 }
 
 /// The same settings without anything cffi's cdef cannot parse.
@@ -56,9 +56,9 @@ fn check(relative: &str, generated: &str) {
     let committed = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
         committed == generated,
-        "crates/cabi/{relative} is not what cbindgen makes of src/lib.rs \
+        "crates/clib/{relative} is not what cbindgen makes of src/lib.rs \
          (missing or stale). Regenerate it with `just header` \
-         (FACTLAB_BLESS=1 cargo test -p factlab-cabi --test header), review the diff, \
+         (FACTLAB_BLESS=1 cargo test -p factlab-clib --test header), review the diff, \
          and commit it.\n--- generated ---\n{generated}"
     );
 }
