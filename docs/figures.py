@@ -3,7 +3,8 @@
 The chapters never type a timing by hand. They include named pieces of
 ``src/bench/figures.md``, which this script writes from
 ``src/bench/results.json`` (a complete, full `just bench` run, copied there
-by ``just docs-bench``):
+by ``just docs-bench``), and of ``src/ship/figures.md``, from
+``src/ship/ship.json`` (a full `just ship` run, copied by ``just ship --publish latest``):
 
 - ``{{#include ../bench/figures.md:pyo3}}``: one backend's table;
 - ``{{#include ../bench/figures.md:pyo3-f25}}``: one figure, inside a sentence;
@@ -11,8 +12,10 @@ by ``just docs-bench``):
   the chapters share, the same tables (and words) as the bench prints.
 
 The backends come from the registry and the formats and tables from
-``factlab.bench.report``, imported from the source tree: this needs only the
-standard library. A figure a chapter expects but the run lacks stops the build.
+``factlab.bench.report`` and ``factlab.ship.report``, imported from the source
+tree: this needs only the standard library. A figure a chapter expects but the
+run lacks stops the build. A time marked † is within its spread of its
+neighbour in rank (``report.within_spread``): the instructions column decides.
 """
 
 from __future__ import annotations
@@ -26,14 +29,17 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "python"))
 
-from factlab import _render, specs  # noqa: E402
+from factlab import PURE, _render, specs  # noqa: E402
 from factlab._render import Table, anchored, seconds, times, to_markdown  # noqa: E402
 from factlab.bench import report  # noqa: E402
-from factlab.bench.report import Results  # noqa: E402
+from factlab.bench.results import Results  # noqa: E402
+from factlab.bench.scenarios import ARTICLE_N  # noqa: E402
+from factlab.ship import report as ship_report  # noqa: E402
 
 RESULTS = HERE / "src" / "bench" / "results.json"
-SHIP = HERE / "src" / "bench" / "ship.json"  # `just bench --scenario ship`, copied by `just docs-bench RUN`
 FIGURES = HERE / "src" / "bench" / "figures.md"
+SHIP = HERE / "src" / "ship" / "ship.json"  # `just ship`, copied by `just ship --publish latest`
+SHIP_FIGURES = HERE / "src" / "ship" / "figures.md"
 BIG_N = 100_000
 
 
@@ -87,7 +93,7 @@ def backend_table(r: Figures, b: str, native: bool) -> list[str]:
     lines.append(f"| `factorial(35)`, the first big integer | {ns(r.t('sweep', b, 35))} |")
     lines.append(f"| `factorial(1000)` | {seconds(r.t('sweep', b, 1000))} |")
     lines.append(f"| `factorial({BIG_N:,})` | {seconds(r.t('sweep', b, BIG_N))} |")
-    if b == "python":
+    if b == PURE:
         lines.append("| another thread during a long call | takes turns: bytecode holds the GIL |")
     else:
         t = r.need("threads", b, threads=1)
@@ -96,24 +102,28 @@ def backend_table(r: Figures, b: str, native: bool) -> list[str]:
 
 
 def measured_table(r: Figures, names: list[str], native: set[str]) -> list[str]:
-    """The decision chapter's measured columns, one row per backend."""
+    """The decision chapter's measured columns, one row per backend (instructions: where counted)."""
+    counted = r.counted()
     lines = [
-        f"| backend | `factorial(25)` | bare `crossing(25)` | `factorial({BIG_N:,})` "
-        "| GIL during a long call |",
-        "|:---|---:|---:|---:|:---|",
+        f"| backend | `factorial(25)` | {'instructions per call | ' * counted}bare `crossing(25)` "
+        f"| `factorial({BIG_N:,})` | GIL during a long call |",
+        "|:---|---:|" + "---:|" * counted + "---:|---:|:---|",
     ]
+    marked = report.within_spread({b: (r.t("article", b), r.need("article", b)["stdev"]) for b in names})
     for b in names:
+        f25 = ns(r.t("article", b)) + (f" {report.SPREAD}" if b in marked else "")
+        count = [report.count(r.instructions(b, ARTICLE_N))] * counted
         cross = ns(r.t("crossing", b)) if b in native else "—"
-        gil = "held (bytecode)" if b == "python" else r.need("threads", b, threads=1)["releases_gil"]
+        gil = "held (bytecode)" if b == PURE else r.need("threads", b, threads=1)["releases_gil"]
         gil = {"yes": "released", "no": "held"}.get(gil, gil)
         big = seconds(r.t("sweep", b, BIG_N))
-        lines.append(f"| [{b}](backends/{b}.md) | {ns(r.t('article', b))} | {cross} | {big} | {gil} |")
+        lines.append(" | ".join([f"| [{b}](backends/{b}.md)", f25, *count, cross, big, gil]) + " |")
     return lines
 
 
 def inline_figures(r: Figures, names: list[str], native: set[str]) -> dict[str, str]:
     """One-value anchors, for figures quoted inside a sentence."""
-    py = r.t("article", "python")
+    py = r.t("article", PURE)
     out = {"threads-n": f"{next(row['n'] for row in r.rows('threads') if 'n' in row):,}"}
     for b in names:
         f25 = r.t("article", b)
@@ -124,7 +134,7 @@ def inline_figures(r: Figures, names: list[str], native: set[str]) -> dict[str, 
             x25 = r.t("crossing", b)
             out |= {f"{b}-x25": ns(x25), f"{b}-ratio": times(x25 / f25), f"{b}-extra": ns(f25 - x25)}
             out[f"{b}-x25-million"] = f"{x25 * 1e6:.3f} s"
-        if b != "python":
+        if b != PURE:
             out[f"{b}-share"] = f"{min(float(r.need('threads', b, threads=1)['gil_share']), 1.0):.0%}"
     return out
 
@@ -147,6 +157,7 @@ def render(data: dict[str, Any]) -> str:
     parts += anchored("machine", [machine_line(data)])
     parts += anchored("article", table(report.article_table(r)))
     parts += anchored("measured", measured_table(r, names, native))
+    parts += anchored("spread-note", [report.SPREAD_NOTE])
     parts += anchored("threads", table(report.threads_table(r)))
     parts += anchored("targets", table(report.targets_table(data["targets"])))
     for b in names:
@@ -159,16 +170,19 @@ def render(data: dict[str, Any]) -> str:
 def ship_parts(doc: dict[str, Any]) -> list[str]:
     """The build-and-ship chapter's table, and one-value anchors (ship-pyo3-wheel, ...) for sentences."""
     rows = doc["rows"]
-    parts = anchored("ship", table(report.ship_table(Figures({"scenarios": {"ship": rows}}))))
-    parts += anchored(
-        "ship-run", [f"`just bench --scenario ship`, {doc['mode']} mode, {doc['seconds']:.0f} s"]
-    )
+    size = ship_report.size
+    parts = [
+        "<!-- Generated by docs/figures.py from docs/src/ship/ship.json: do not edit. -->",
+        "",
+        *anchored("ship", table(ship_report.table(rows))),
+        *anchored("ship-run", [f"`just ship`, {doc['mode']} mode, {doc['seconds']:.0f} s"]),
+    ]
     for r in rows:
         key = "clib" if r["backend"].startswith("shared: the C ABI") else r["backend"]
         if r.get("shared") or r["status"] != "ok":
             if key == "clib":
-                parts += anchored("ship-clib-a", [report.size(r["static_bytes"])])
-                parts += anchored("ship-clib-a-stripped", [report.size(r["static_stripped_bytes"])])
+                parts += anchored("ship-clib-a", [size(r["static_bytes"])])
+                parts += anchored("ship-clib-a-stripped", [size(r["static_stripped_bytes"])])
             if r.get("build_cold_s") is not None and key == "clib":
                 parts += anchored("ship-clib-cold", [f"{r['build_cold_s']:.0f} s"])
             elif r.get("build_cold_s") is not None:
@@ -180,7 +194,7 @@ def ship_parts(doc: dict[str, Any]) -> list[str]:
         parts += anchored(f"ship-{key}-import", [f"{r['import_ms']:.1f} ms"])
         parts += anchored(f"ship-{key}-import-alone", [f"{r['import_module_ms']:.1f} ms"])
         parts += anchored(
-            f"ship-{key}-wheel", [f"{report.size(r['wheel_bytes'])} ({r['wheel_tags'] or 'no wheel'})"]
+            f"ship-{key}-wheel", [f"{size(r['wheel_bytes'])} ({r['wheel_tags'] or 'no wheel'})"]
         )
     return parts
 
@@ -193,8 +207,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         data = json.loads(args.results.read_text(encoding="utf-8"))
         text = render(data)
-        if args.results == RESULTS and SHIP.is_file():
-            text += "\n".join(ship_parts(json.loads(SHIP.read_text(encoding="utf-8"))))
+        ship = args.results == RESULTS and SHIP.is_file()  # the book's own figures: ship's too
+        shipped = "\n".join(ship_parts(json.loads(SHIP.read_text(encoding="utf-8")))) if ship else ""
     except (OSError, ValueError) as exc:
         print(
             f"docs/figures.py: cannot read {args.results}: {exc} (`just bench`, then `just docs-bench`)",
@@ -205,6 +219,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"docs/figures.py: {args.results} lacks a figure the book shows: {exc}", file=sys.stderr)
         return 1
     args.out.write_text(text, encoding="utf-8")
+    if shipped:
+        SHIP_FIGURES.write_text(shipped, encoding="utf-8")
     return 0
 
 

@@ -5,10 +5,14 @@ compiled extension and FFI backend that load; the other tests read it, make
 one more tiny run, or run the pyperf script on a hand-written plan. The
 backends' values are the contract suite's business; here the harness is under
 test. No test reads a clock: figures are compared with the run's own files.
+Killed runs, runs started together and write errors are issue 24's findings.
 """
 
 from __future__ import annotations
 
+import ast
+import datetime
+import errno
 import json
 import os
 import signal
@@ -18,15 +22,18 @@ import time
 import types
 from pathlib import Path
 
+import psutil
 import pyperf
 import pytest
 
 import factlab
-from factlab import bench
-from factlab._render import Table, X
-from factlab.bench import report, targets
+from factlab import _runs, bench, instructions
+from factlab._render import X
+from factlab.bench import chart, report, targets
 from factlab.bench._suite import estimate, timer
 from factlab.bench.scenarios import Entry
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def loading(kind: str) -> list[str]:
@@ -66,7 +73,7 @@ def test_a_run_is_one_pyperf_suite_in_its_own_directory(first):
     planned = bench.plan(BACKENDS, mode="quick")
     rows = {r["name"]: r for rs in data["scenarios"].values() for r in rs if "name" in r}
     assert list(rows) == planned
-    timed = [name for name, r in rows.items() if r["status"] == "ok"]
+    timed = [name for name, r in rows.items() if r["status"] == "ok" and "mean" in r]
     assert sorted(suite.get_benchmark_names()) == sorted(timed)
     assert all(r["status"] in ("ok", "skipped") for r in rows.values())
     for name in timed:
@@ -76,6 +83,21 @@ def test_a_run_is_one_pyperf_suite_in_its_own_directory(first):
     assert data["machine"]["cpu_count"] >= 1
     assert {f.name for f in run.iterdir()} >= {*bench.FILES, "pyperf.json", "plan.json"}
     assert (run / "chart.png").read_bytes()[:4] == b"\x89PNG"
+    assert data["complete"] is True
+
+
+@pytest.mark.skipif(not instructions.available(), reason="valgrind is not installed")
+def test_the_article_table_carries_the_instructions_the_run_counted(first):
+    data = bench.load_run(first[1])
+    counted = {
+        r["backend"]: r["instructions"] for r in data["scenarios"]["instructions"] if r["call"] == "factorial"
+    }
+    assert set(counted) == set(BACKENDS)
+    assert all(v > 0 for v in counted.values())
+    table = next(t for t in report.tables(data) if t.title == report.TITLES["article"])
+    column = table.headers.index(report.INSTRUCTIONS)
+    shown = {row[0]: row[column] for row in table.rows if row[0] in counted}
+    assert shown == {b: report.count(v) for b, v in counted.items()}
 
 
 def test_the_threads_rows_carry_the_gil_share_and_the_idle_cores(first):
@@ -135,7 +157,7 @@ def test_an_interrupted_run_leaves_latest_unchanged(first, tmp_path):
     printed, _ = proc.communicate(timeout=120)
     assert proc.returncode != 0, printed
     assert "latest is unchanged" in printed
-    assert "Traceback" not in printed
+    assert "Traceback" not in printed, printed
     assert (out / "latest").resolve() == before
     (partial,) = set((out / "runs").iterdir()) - runs
     assert not (partial / "results.json").exists()
@@ -194,11 +216,156 @@ def test_an_unwritable_out_is_a_one_line_error(tmp_path, capsys):
     assert "cannot write there" in one_line_error(["--quick", "--out", str(blocker / "bench")], capsys)
 
 
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only directories")
+def test_a_read_only_out_is_a_one_line_error(tmp_path, capsys):
+    (tmp_path / "runs").mkdir()
+    for d in (tmp_path, tmp_path / "runs"):
+        d.chmod(0o555)
+    try:
+        assert "cannot write there" in one_line_error(["--quick", "--out", str(tmp_path)], capsys)
+    finally:
+        for d in (tmp_path, tmp_path / "runs"):
+            d.chmod(0o755)
+
+
+@pytest.mark.parametrize(
+    ("fails", "error"),
+    [
+        ("chart.png", OSError(errno.ENOSPC, "No space left on device")),
+        ("summary.md", PermissionError(errno.EACCES, "Permission denied")),
+    ],
+)
+def test_a_write_error_is_one_line_the_run_partial_and_latest_unchanged(
+    first, monkeypatch, capsys, fails, error
+):
+    out, _ = first
+    before = (out / "latest").resolve()
+    real = _runs.write
+
+    def broken(path: Path, *args: object) -> None:
+        raise error
+
+    if fails == "chart.png":
+        monkeypatch.setattr(chart, "slide", broken)
+    else:  # summary.md is written through pathlib: fail that file only
+        real_write_text = Path.write_text
+        monkeypatch.setattr(
+            Path,
+            "write_text",
+            lambda p, *a, **k: broken(p) if p.name == fails else real_write_text(p, *a, **k),
+        )
+    runs = set((out / "runs").iterdir())
+    code = bench.main(["--quick", "--scenario", "article", "--backends", "math", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.count("\n") == 1, err
+    assert f"cannot write {fails} ({error.strerror})" in err
+    assert "latest is unchanged" in err
+    assert (out / "latest").resolve() == before
+    (partial,) = set((out / "runs").iterdir()) - runs
+    assert json.loads((partial / "results.json").read_text())["complete"] is False
+    assert not _runs.is_complete(partial, "results.json")
+    assert real is _runs.write  # the run wrote through the one helper
+
+
+def test_two_runs_started_in_the_same_second_get_two_directories(tmp_path):
+    (tmp_path / "runs").mkdir()
+    now = datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc)
+    first, second = (_runs.new_run(tmp_path, "quick", now) for _ in range(2))
+    assert first != second
+    assert first.name == "20260102-030405-quick"
+    assert second.name.startswith(first.name)
+
+
+def test_two_benches_started_together_both_complete(tmp_path):
+    cmd = [sys.executable, "-m", "factlab", "bench", "--quick", "--scenario", "article", "--backends", "math",
+           "--out", str(tmp_path)]  # fmt: skip
+    procs = [
+        subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for _ in range(2)
+    ]
+    printed = [p.communicate(timeout=300)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], printed
+    assert len(_runs.complete_runs(tmp_path, "results.json")) == 2
+
+
+def _descendants(pid: int) -> list[psutil.Process]:
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
+
+
+def _is_worker(p: psutil.Process) -> bool:
+    try:
+        return "--worker" in p.cmdline()
+    except psutil.Error:
+        return False
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
+def test_a_killed_bench_leaves_no_process_behind(tmp_path, sig):
+    cmd = [
+        sys.executable,
+        "-m",
+        "factlab",
+        "bench",
+        "--quick",
+        "--backends",
+        "python,math",
+        "--out",
+        str(tmp_path),
+    ]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    while proc.poll() is None and not any(map(_is_worker, _descendants(proc.pid))):
+        time.sleep(0.05)  # until pyperf's manager runs a worker: the deepest tree the bench makes
+    assert proc.poll() is None, "the run ended before a worker started"
+    started = _descendants(proc.pid)
+    proc.send_signal(sig)
+    proc.wait(timeout=120)
+    _, alive = psutil.wait_procs(started, timeout=60)
+    assert not alive, [p.cmdline() for p in alive]
+    assert not (tmp_path / "latest").exists()
+
+
+def test_a_child_that_loses_its_parent_takes_its_group_down(tmp_path):
+    """The mechanism alone: a parent killed outright, its child (and the child's child) follow."""
+    child = tmp_path / "child.py"  # a child that starts a grandchild, then waits
+    child.write_text(
+        "import subprocess, sys, time\n"
+        "from factlab._children import die_with_group\n"
+        "die_with_group()\n"
+        "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'])\n"
+        "time.sleep(600)\n"
+    )
+    script = (
+        "import sys, time\n"
+        "from factlab._children import spawn\n"
+        f"print(spawn([sys.executable, {str(child)!r}]).pid, flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    child = psutil.Process(int(parent.stdout.readline()))  # type: ignore[union-attr]
+    while len(child.children()) < 1:
+        time.sleep(0.05)
+    family = [child, *child.children(recursive=True)]
+    parent.kill()
+    parent.wait()
+    _, alive = psutil.wait_procs(family, timeout=60)
+    assert not alive
+
+
 def _rows(data: dict) -> list:
     return [r for rs in data["scenarios"].values() for r in rs]
 
 
+def _stdev(d: dict, value: float) -> dict:
+    next(r for r in _rows(d) if r["status"] == "ok" and "stdev" in r)["stdev"] = value
+    return d
+
+
 MALFORMED = {
+    "mode as a list": lambda d: d | {"mode": ["quick"]},
+    "a negative stdev": lambda d: _stdev(d, -1.5),
     "scenarios as a list": lambda d: d | {"scenarios": list(d["scenarios"].values())},
     "a row without backend": lambda d: [r.pop("backend") for r in _rows(d)[:1]] and d,
     "mean 0": lambda d: [r.update(mean=0) for r in _rows(d) if r["status"] == "ok"] and d,
@@ -225,8 +392,38 @@ def test_a_malformed_results_file_is_refused_before_the_run(shape, first, tmp_pa
         text = json.dumps(MALFORMED[shape](json.loads((run / "results.json").read_text())))
     (bad / "results.json").write_text(text)
     runs = sorted((out / "runs").iterdir())
-    one_line_error(["--quick", "--compare", str(bad / "results.json"), "--out", str(out)], capsys)
+    err = one_line_error(["--quick", "--compare", str(bad / "results.json"), "--out", str(out)], capsys)
     assert sorted((out / "runs").iterdir()) == runs  # refused before anything ran
+    if shape == "mode as a list":
+        assert "'mode' must be one of quick, default, rigorous, not ['quick']" in err
+    if shape == "a negative stdev":
+        assert "'stdev' must be seconds >= 0, not -1.5" in err  # the field named, and its own value
+
+
+def test_a_malformed_results_file_is_one_line_and_exit_2_from_the_command_line(first, tmp_path):
+    bad = tmp_path / "bad-run"
+    bad.mkdir()
+    data = json.loads((first[1] / "results.json").read_text())
+    (bad / "results.json").write_text(json.dumps(data | {"mode": ["quick"]}))
+    proc = cli("--compare", str(bad), "--against", "latest", out=first[0])
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("command", ["bench", "ship"])
+def test_a_missing_library_is_one_line_naming_the_extra(command, tmp_path):
+    code = (
+        "import sys; sys.modules['matplotlib'] = None  # as if not installed\n"
+        "from factlab.__main__ import main\n"
+        f"sys.exit(main([{command!r}, '--quick', '--out', {str(tmp_path)!r}]))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr == (
+        f"python -m factlab {command}: error: matplotlib is not installed: pip install 'factlab[bench]'\n"
+    )
+    assert not list((tmp_path / "runs").glob("*"))  # nothing ran
 
 
 def test_plan_follows_the_registry_and_a_modules_strategies(monkeypatch, capsys):
@@ -260,30 +457,6 @@ def test_an_unbuilt_backend_is_left_out_of_the_plan_and_an_error_when_named(monk
     err = one_line_error(["--quick", "--backends", name, "--out", str(tmp_path)], capsys)
     assert f"backend {name} is not built" in err
     assert not list((tmp_path / "runs").glob("*"))
-
-
-def test_a_scenario_measured_outside_pyperf_needs_a_function_and_a_table(monkeypatch, tmp_path):
-    from factlab.bench import scenarios
-
-    def sizes(run: Path, context: scenarios.Context) -> list[dict]:
-        return [
-            {"backend": b, "status": "ok", "mean": 1.0, "stdev": 0.0, "bytes": 42} for b in context.modules
-        ]
-
-    def table(res: report.Results) -> report.Table:
-        return Table(
-            "Sizes", ["backend", "bytes"], [[r["backend"], str(r["bytes"])] for r in res.rows("ship")]
-        )
-
-    monkeypatch.setitem(scenarios.SCENARIOS, "ship", lambda context: iter(()))
-    monkeypatch.setitem(scenarios.OTHER_ROWS, "ship", sizes)
-    monkeypatch.setitem(report.TABLES, "ship", table)
-    assert bench.main(["--quick", "--scenario", "ship", "--backends", "math", "--out", str(tmp_path)]) == 0
-    data = bench.load_run((tmp_path / "latest").resolve())
-    assert data["scenarios"]["ship"] == [
-        {"backend": "math", "status": "ok", "mean": 1.0, "stdev": 0.0, "bytes": 42}
-    ]
-    assert "### Sizes" in ((tmp_path / "latest") / "summary.md").read_text()
 
 
 def test_the_pyperf_script_records_a_crash_and_a_wrong_value_and_goes_on(tmp_path):
@@ -355,3 +528,135 @@ def test_estimate_extrapolates_on_a_log_log_line():
     assert estimate([(10, 1.0)], 100) == pytest.approx(100.0)  # one point: n**2
     assert estimate([(10, 1.0), (100, 10.0)], 1000) == pytest.approx(100.0)  # slope 1
     assert estimate([(10, 1.0), (100, 1e4)], 1000) == pytest.approx(1e4 * 10**2.5)  # slope capped at 2.5
+
+
+def test_targets_come_from_the_registry(monkeypatch):
+    """A throwaway backend with targets of its own is judged against them, and against its kind's."""
+    own = factlab.Targets(over_pure=3.0, at_35_of_math=7.0, near=(factlab.STDLIB, 2.0), fastest=True)
+    spec = factlab.BackendSpec(
+        "throwaway", "factlab_throwaway", "a test's", kind="ffi", tool="t", targets=own
+    )
+    monkeypatch.setitem(factlab._registry._REGISTERED, "throwaway", spec)
+
+    def ok(backend: str, mean: float, **fields: object) -> dict:
+        return {"backend": backend, "status": "ok", "mean": mean, "stdev": 0.0, **fields}
+
+    data = {
+        "scenarios": {
+            "article": [ok(factlab.PURE, 900e-9), ok(factlab.STDLIB, 100e-9), ok("throwaway", 100e-9)],
+            "crossing": [ok("throwaway", 60e-9)],
+            "sweep": [ok(factlab.STDLIB, 100e-9, n=35), ok("throwaway", 800e-9, n=35)],
+        }
+    }
+    found = {t["target"]: t for t in targets.evaluate(data) if t["backend"] == "throwaway"}
+    assert found[f"factorial(25), {X} faster than pure Python"]["required"] == 3.0
+    assert found[f"factorial(25), {X} faster than pure Python"]["met"] is True  # 9x
+    assert found[f"factorial(35), {X} faster than math.factorial"]["required"] == pytest.approx(1 / 7)
+    assert found[f"factorial(35), {X} faster than math.factorial"]["met"] is False  # 8 times math's time
+    assert found[f"factorial(25), {X} faster than {factlab.STDLIB}'s"]["required"] == 0.5
+    assert f"{X} faster than gmpy2 at every n from 35 to 10**6" in found  # fastest: not measured here
+    assert found[f"factorial(25), {X} faster than its bare crossing(25)"]["met"] is True  # its kind's, 0.6x
+    without = factlab.Targets()
+    monkeypatch.setitem(
+        factlab._registry._REGISTERED, "throwaway", spec.__class__(**{**spec.__dict__, "targets": without})
+    )
+    names = {t["target"] for t in targets.evaluate(data) if t["backend"] == "throwaway"}
+    assert f"factorial(25), {X} faster than pure Python" not in names  # no bound of its own: not judged
+
+
+def test_no_backend_is_named_in_the_bench_or_ship():
+    """Which backends a table, a target or a build concerns comes from the registry, never from code."""
+    for folder in ("bench", "ship"):
+        for path in sorted((ROOT / "python/factlab" / folder).glob("*.py")):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            literals = {
+                n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)
+            }
+            named = literals & set(factlab.backend_names())
+            assert not named, f"{path.name} names {named}"
+
+
+def _module(name: str, package: Path) -> str | None:
+    """``name`` if it is a module of factlab, else its nearest enclosing one (None: not factlab's)."""
+    parts = name.split(".")
+    while parts and parts[0] == "factlab":
+        module = package.parent.joinpath(*parts)
+        if module.with_suffix(".py").is_file() or (module / "__init__.py").is_file():
+            return ".".join(parts)
+        parts.pop()
+    return None
+
+
+def _imports(path: Path, package: Path) -> set[str]:
+    """The factlab modules ``path`` imports (anywhere in it: a function's import can close a cycle too).
+
+    ``from factlab.bench import report`` imports the module factlab.bench.report; the package it is in
+    is only its parent, which Python imports first whatever the order (not an edge of a cycle).
+    """
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {_module(a.name, package) for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found |= {_module(f"{node.module}.{a.name}", package) for a in node.names}
+    return {m for m in found if m}
+
+
+def test_no_import_cycle_in_factlab():
+    package = ROOT / "python" / "factlab"
+    graph: dict[str, set[str]] = {}
+    for path in package.rglob("*.py"):
+        parts = path.relative_to(package.parent).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        graph[name] = _imports(path, package) - {name}
+
+    def cycle_from(start: str, path: list[str]) -> list[str] | None:
+        for nxt in sorted(graph.get(path[-1], ())):
+            if nxt == start:
+                return [*path, start]
+            if nxt not in path and nxt > start:  # each cycle found once, from its smallest module
+                found = cycle_from(start, [*path, nxt])
+                if found:
+                    return found
+        return None
+
+    cycles = [c for m in sorted(graph) if (c := cycle_from(m, [m]))]
+    assert not cycles, cycles
+
+
+def test_every_module_of_factlab_imports_alone():
+    """Each module in a fresh interpreter: an import cycle or a missing import would show here."""
+    package = ROOT / "python" / "factlab"
+    names = []
+    for path in sorted(package.rglob("*.py")):
+        parts = path.relative_to(package.parent).with_suffix("").parts
+        if "__main__" not in parts[-1] and "_probe" not in parts[-1]:
+            names.append(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
+    code = "import importlib, sys\nfor name in sys.argv[1:]:\n    importlib.import_module(name)"
+    for name in names:  # one interpreter each: nothing imported by another module helps
+        done = subprocess.run([sys.executable, "-c", code, name], capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, f"{name}: {done.stderr.strip().splitlines()[-1:]}"
+
+
+def test_a_time_within_its_spread_of_its_neighbour_is_marked():
+    points = {"a": (100.0, 1.0), "b": (101.5, 2.0), "c": (200.0, 5.0)}
+    assert report.within_spread(points) == {
+        "b"
+    }  # b's spread (2) exceeds the gap to a (1.5); a's (1) does not
+    assert report.within_spread({"a": (1.0, 0.0)}) == set()
+
+
+def test_terminal_tables_fit_100_columns_without_breaking_a_word(first):
+    """Every table the terminal shows, in 100 columns: a cell may wrap at a space, never mid-word."""
+    from rich.console import Console
+
+    from factlab._cli import show
+
+    data = bench.load_run(first[1])
+    for table in report.terminal_tables(data):
+        console = Console(width=100, record=True)
+        show(console, table)
+        shown = console.export_text()
+        assert max(map(len, shown.splitlines())) <= 100
+        words = {w for row in table.rows for cell in row for w in cell.split()}
+        assert all(w in shown for w in words), (table.title, sorted(w for w in words if w not in shown))

@@ -6,13 +6,18 @@ directory, breaks one of them, points the location functions
 fresh process: the outcome must be the registry's ``BackendNotBuilt`` naming
 the broken file and the fix. ``python -m factlab list`` must then still
 report every backend and exit non-zero.
+
+The fix fits how factlab was installed: in a clone, ``just setup``; from
+wheels (no justfile, no toolchain), the wheels to reinstall.
 """
 
 from __future__ import annotations
 
 import _ctypes
+import dataclasses
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -22,7 +27,10 @@ from pathlib import Path
 import pytest
 
 import factlab
+from factlab import _registry
 from factlab.backends import _clib
+
+ROOT = Path(__file__).resolve().parents[1]
 
 # Every backend over the C ABI library. Those that open it at run time
 # (clib == "dlopen") must report a broken file; those that link it in
@@ -130,3 +138,38 @@ def test_list_reports_every_backend_and_fails(tmp_path: Path, breakage: str) -> 
         if factlab.spec(name).clib == "dlopen":
             assert "not built" in rows[name], rows[name]
     assert "ok" in rows["math"]
+
+
+def _not_built(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    """Backend ``name`` as registered, but its module is not installed."""
+    entry = dataclasses.replace(factlab.spec(name), module="factlab_never_built")
+    monkeypatch.setitem(_registry._REGISTERED, name, entry)
+
+
+def _distribution(project: str) -> str:
+    """The ``[project] name`` of a project's pyproject.toml."""
+    text = (ROOT / project / "pyproject.toml").read_text(encoding="utf-8")
+    found = re.search(r'^\[project\]\s*^name = "([^"]+)"', text, re.MULTILINE)
+    assert found, project
+    return found[1]
+
+
+def test_not_built_in_a_clone_says_just_setup(monkeypatch: pytest.MonkeyPatch) -> None:
+    _not_built(monkeypatch, "pyo3")
+    with pytest.raises(factlab.BackendNotBuilt, match=r"factlab_never_built.*`just setup`"):
+        factlab.load("pyo3")
+
+
+@pytest.mark.parametrize("name", factlab.native_names())
+def test_not_built_from_wheels_names_the_wheels_to_reinstall(
+    monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    _not_built(monkeypatch, name)
+    monkeypatch.setattr(_registry, "repo_root", lambda: None)  # as from site-packages
+    entry = factlab.spec(name)
+    projects = [p for p in (entry.project, factlab.CLIB.project if entry.clib != "none" else None) if p]
+    with pytest.raises(factlab.BackendNotBuilt) as caught:
+        factlab.load(name)
+    message = str(caught.value)
+    assert f"pip install {' '.join(_distribution(p) for p in projects)} " in message, message
+    assert "just" not in message, message

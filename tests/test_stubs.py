@@ -1,9 +1,9 @@
 """Type information: every compiled module ships stubs that match it, and ``load()`` is typed.
 
 mypy's stubtest imports each compiled module and compares what it finds with
-its ``.pyi`` stubs (PEP 561: maturin's ``<module>.pyi``, the ``*-stubs``
-packages of the setuptools projects); the modules come from the registry.
-factlab itself is typed inline (py.typed) and checked by mypy.
+its stubs: the stub-only package ``<module>-stubs/`` beside its project's
+pyproject.toml (PEP 561), whatever the build back-end; the modules come from
+the registry. factlab itself is typed inline (py.typed) and checked by mypy.
 """
 
 from __future__ import annotations
@@ -32,6 +32,25 @@ def mypy(*args: str) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=600,
     )
+
+
+def test_one_convention_for_stubs() -> None:
+    """Each compiled module's stubs are the package ``<module>-stubs/`` beside its project's pyproject.toml.
+
+    The one place to look, whatever builds the module (maturin, setuptools-rust,
+    setuptools): no ``<module>.pyi`` elsewhere in a project.
+    """
+    for spec in factlab.specs():
+        if spec.extension and spec.project:
+            module = spec.extension.split(".")[0]
+            assert (ROOT / spec.project / f"{module}-stubs" / "__init__.pyi").is_file(), spec.name
+    for project in factlab.build_projects():
+        strays = [
+            p.relative_to(ROOT)
+            for p in (ROOT / project).rglob("*.pyi")
+            if not p.parent.name.endswith("-stubs") and "build" not in p.parts
+        ]
+        assert strays == [], f"stubs outside a <module>-stubs package: {strays}"
 
 
 def test_stubs_match_the_modules() -> None:

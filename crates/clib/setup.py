@@ -20,57 +20,43 @@ import sys
 from pathlib import Path
 
 from setuptools import Distribution, setup
-from setuptools.command.build_py import build_py
 from setuptools.command.bdist_wheel import bdist_wheel
+from setuptools.command.build_py import build_py
 
 HERE = Path(__file__).resolve().parent
 SUFFIX = ".dylib" if sys.platform == "darwin" else ".so"
 
 
-def cargo(*args: str, echo: bool = False) -> str:
-    """Runs cargo and returns its output; with ``echo``, each line is also printed
-    as it comes (`pip install -v`, or PIP_VERBOSE=1, shows the build's progress)."""
-    command = ["cargo", *args]
-    print("factlab-clib: $", " ".join(command), flush=True)
-    lines = []
-    with subprocess.Popen(command, cwd=HERE, text=True,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT) as done:
-        assert done.stdout is not None
-        for line in done.stdout:
-            lines.append(line)
-            if echo:
-                print(line, end="", flush=True)
-    if done.returncode != 0:
-        shown = "(above)" if echo else "".join(lines)
-        sys.exit(f"factlab-clib: `{' '.join(command)}` failed:\n{shown}")
-    return "".join(lines)
-
-
 class BuildWithCargo(build_py):
     def run(self) -> None:
         super().run()
-        # One `cargo rustc` builds the two libraries the package ships and makes
-        # rustc print the static link flags:
-        #   note: native-static-libs: -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
-        # No rlib (Cargo.toml lists it for the Rust tests): an rlib cannot be
-        # link-time optimised, so with it cargo would neither apply the release
-        # profile's LTO here nor reuse the malachite that maturin compiled for
-        # the other crates (it would build a second one, with other flags).
-        out = cargo("rustc", "--release", "--locked", "--lib", "--crate-type", "cdylib",
-                    "--crate-type", "staticlib", "--", "--print", "native-static-libs", echo=True)
-        flags = [line.split("native-static-libs:", 1)[1].strip() for line in out.splitlines()
-                 if "native-static-libs:" in line]
-        if not flags:
-            sys.exit(f"factlab-clib: rustc printed no `native-static-libs:` note:\n{out}")
-        meta = json.loads(cargo("metadata", "--format-version", "1", "--no-deps", "--locked"))
-        release = Path(meta["target_directory"]) / "release"
+        # A PEP 517 build runs before factlab is installed, so factlab's helper for commands
+        # (factlab._common.run) is out of reach: cargo's output streams as it comes (pip shows
+        # it with -v, and on failure), and check=True stops the build at cargo's first error.
+        metadata = subprocess.run(
+            ["cargo", "metadata", "--format-version", "1", "--no-deps", "--locked"],
+            cwd=HERE, check=True, stdout=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        release = Path(json.loads(metadata.stdout)["target_directory"]) / "release"
+        # One `cargo rustc` builds the two libraries the package ships, and rustc writes the
+        # system libraries a static link of them needs (`-lgcc_s -lutil -lrt -lpthread -lm -ldl
+        # -lc` on Linux) to `flags`, beside them. No rlib (Cargo.toml lists it for the Rust
+        # tests): an rlib cannot be link-time optimised, so with it cargo would neither apply
+        # the release profile's LTO here nor reuse the malachite that maturin compiled for the
+        # other crates (it would build a second one, with other flags).
+        flags = release / "libfactlab_clib.native-static-libs"
+        subprocess.run(
+            ["cargo", "rustc", "--release", "--locked", "--lib", "--crate-type", "cdylib",
+             "--crate-type", "staticlib", "--", "--print", f"native-static-libs={flags}"],
+            cwd=HERE, check=True,
+        )  # fmt: skip
         package = Path(self.build_lib) / "factlab_clib"
         (package / "include").mkdir(parents=True, exist_ok=True)
         for built in (f"libfactlab_clib{SUFFIX}", "libfactlab_clib.a"):
             shutil.copy2(release / built, package / built)
         for header in ("factlab.h", "factlab_cdef.h"):
             shutil.copy2(HERE / "include" / header, package / "include" / header)
-        (package / "native-static-libs").write_text(flags[-1] + "\n", encoding="utf-8")
+        shutil.copy2(flags, package / "native-static-libs")
 
 
 class BinaryDistribution(Distribution):

@@ -17,8 +17,9 @@ start and solution builds of a module can live side by side.
 - ``run.py reset NAME``: puts ``start/`` back as committed, after saving the
   participant's copy under ``target/exercises/<name>/saved/``.
 
-Run it with the project's virtualenv (``.venv/bin/python``); ``reset`` needs
-only the standard library.
+Run it with the project's virtualenv (``.venv/bin/python``): builds and tests
+go through factlab's helper for commands (``factlab._common.run``, imported
+where they start); ``reset`` needs only the standard library.
 """
 
 from __future__ import annotations
@@ -34,6 +35,10 @@ import tarfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from factlab._common import Ran
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -46,8 +51,6 @@ FROM_GIT = ROOT / "target" / "exercises-from-git"
 # A Rust diagnostic as rustc renders it: "error: ..." or "error[E0308]: ...".
 # pip's own errors ("error: subprocess-exited-with-error") are kebab-case codes.
 _RUSTC_ERROR = re.compile(r"^error(\[E\d{4}\])?: (?![a-z]+(-[a-z]+)+$)")
-# The lines worth showing live while a crate builds: cargo's progress.
-_PROGRESS = re.compile(r"^\s*(Compiling|Finished|Blocking|Updating|Downloading|Downloaded)\s")
 # pytest's exit codes: 0 all passed, 1 some tests failed; anything else (usage
 # error, nothing collected, interrupted) means the exercise itself is broken.
 PASSED, FAILED = 0, 1
@@ -89,13 +92,11 @@ def _environment(**extra: str) -> dict[str, str]:
     return {**os.environ, "PATH": path, "CARGO_TARGET_DIR": str(TARGET), **extra}
 
 
-def _run(cmd: list[str], env: dict[str, str], echo: bool) -> subprocess.CompletedProcess[str]:
-    if echo:
-        print(f"$ {' '.join(cmd)}", flush=True)
-        return subprocess.run(cmd, cwd=ROOT, env=env, text=True, check=False)
-    return subprocess.run(
-        cmd, cwd=ROOT, env=env, text=True, check=False, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    )
+def _run(cmd: list[str], env: dict[str, str], echo: bool = False, log: Path | None = None) -> Ran:
+    """Runs ``cmd`` from the root: its output shown as it comes with ``echo``, kept whole in ``log``."""
+    from factlab._common import run  # the venv's factlab; `reset`, stdlib only, never gets here
+
+    return run(cmd, cwd=ROOT, env=env, echo=echo, log=log)
 
 
 def compiler_errors(log: str) -> str:
@@ -123,8 +124,8 @@ def compiler_errors(log: str) -> str:
 def _build_crate(crate: Path, installed: Path, log: Path, echo: bool) -> bool:
     """pip builds one crate (maturin) into ``installed``; its whole output goes to ``log``.
 
-    With ``echo``, cargo's progress lines are shown as they come (a first build
-    compiles for a minute or more); pip's and maturin's chatter stays in the log.
+    With ``echo``, the build's output is shown as it comes (a first build
+    compiles for a minute or more).
     """
     cmd = [
         sys.executable,
@@ -141,18 +142,7 @@ def _build_crate(crate: Path, installed: Path, log: Path, echo: bool) -> bool:
     ]
     if echo:
         print(f"== building {_shown(crate)} (maturin, through pip; whole log: {_shown(log)})", flush=True)
-    with (
-        subprocess.Popen(
-            cmd, cwd=ROOT, env=_environment(), text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-        ) as process,
-        log.open("w", encoding="utf-8") as out,
-    ):
-        assert process.stdout is not None
-        for line in process.stdout:
-            out.write(line)
-            if echo and _PROGRESS.match(line):
-                print("  ", line.strip(), flush=True)
-    return process.returncode == 0
+    return _run(cmd, _environment(), echo, log).ok
 
 
 def build(name: str, variant: str, source: Path, echo: bool) -> tuple[Path, str | None]:
@@ -261,14 +251,16 @@ def try_variant(name: str, variant: str, source: Path, pytest_args: list[str], e
         "-p",
         "no:cacheprovider",
         f"--rootdir={ROOT}",
+        *(["--color=yes"] if echo and sys.stdout.isatty() else []),  # its output comes through a pipe
         *pytest_args,
         str(next((HERE / name).glob("test_*.py"))),
     ]
     env = _environment(FACTLAB_EXERCISE_DIR=str(source), FACTLAB_EXERCISE_BUILD=str(installed))
+    if echo:
+        print(f"$ {' '.join(cmd)}", flush=True)
     result = _run(cmd, env, echo)
-    output = result.stdout or ""
-    lines = [line.strip("= ") for line in output.splitlines() if line.strip()]
-    return Outcome(result.returncode, lines[-1] if lines else "", output, time.perf_counter() - t0)
+    lines = [line.strip("= ") for line in result.out.splitlines() if line.strip()]
+    return Outcome(result.code, lines[-1] if lines else "", result.out, time.perf_counter() - t0)
 
 
 def exercise(name: str, variant: str, pytest_args: list[str]) -> int:
@@ -299,10 +291,10 @@ def check(names: list[str]) -> int:
     t0 = time.perf_counter()
     # This directory's Python, held to the project's ruff settings (`just lint` checks python/ and tests/).
     for cmd in (["check"], ["format", "--check"]):
-        result = _run([sys.executable, "-m", "ruff", *cmd, str(HERE)], _environment(), False)
-        if result.returncode != 0:
+        result = _run([sys.executable, "-m", "ruff", *cmd, str(HERE)], _environment())
+        if not result.ok:
             surprises += 1
-            print(f"SURPRISE ruff {' '.join(cmd)} fails for docs/exercises:\n{result.stdout}")
+            print(f"SURPRISE ruff {' '.join(cmd)} fails for docs/exercises:\n{result.out}")
     if not surprises:
         print(f"{'ok':8} {'(python)':14} {'lint':8} ruff check and ruff format clean", flush=True)
     for name in names:
@@ -323,10 +315,10 @@ def check(names: list[str]) -> int:
         lint_failures = 0
         for manifest in manifests:
             for what, cmd in LINTS.items():
-                result = _run([*cmd[:2], "--manifest-path", str(manifest), *cmd[2:]], _environment(), False)
-                if result.returncode != 0:
+                result = _run([*cmd[:2], "--manifest-path", str(manifest), *cmd[2:]], _environment())
+                if not result.ok:
                     lint_failures += 1
-                    print(f"SURPRISE {what} fails for {_shown(manifest)}:\n{result.stdout}")
+                    print(f"SURPRISE {what} fails for {_shown(manifest)}:\n{result.out}")
         surprises += lint_failures
         if manifests and not lint_failures:
             print(

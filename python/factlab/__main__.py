@@ -1,4 +1,4 @@
-"""``python -m factlab``: list the backends, run the benchmark or the interpreter matrix."""
+"""``python -m factlab``: list the backends; measure them: bench, ship, matrix."""
 
 from __future__ import annotations
 
@@ -38,12 +38,13 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="list the backends and whether each loads")
     sub.add_parser("projects", help="print the backends' build projects, one a line (for `just setup`)")
-    bench = sub.add_parser("bench", help="time every backend", add_help=False)
-    bench.add_argument("args", nargs=argparse.REMAINDER)
-    matrix = sub.add_parser(
-        "matrix", help="where each backend runs: every CPython and PyPy found", add_help=False
-    )
-    matrix.add_argument("args", nargs=argparse.REMAINDER)
+    commands = {
+        "bench": "time every backend, count its instructions per call",
+        "ship": "what each backend costs to build, ship and import",
+        "matrix": "where each backend runs: every CPython and PyPy found",
+    }
+    for name, text in commands.items():  # each parses its own arguments (`python -m factlab NAME --help`)
+        sub.add_parser(name, help=text, add_help=False).add_argument("args", nargs=argparse.REMAINDER)
     args, rest = parser.parse_known_args(argv)
     if args.command == "list":
         if rest:
@@ -56,6 +57,10 @@ def main(argv: list[str] | None = None) -> int:
         from factlab.matrix import main as matrix_main
 
         return matrix_main(rest + args.args)
+    if args.command == "ship":
+        from factlab.ship import main as ship_main
+
+        return ship_main(rest + args.args)
     from factlab.bench import main as bench_main
 
     return bench_main(rest + args.args)

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol, SupportsIndex, cast
 
+from factlab._common import repo_root
+
 # What kind of thing a backend is: the yardsticks, a compiled CPython
 # extension that holds the kernel, or a foreign-function interface that
 # reaches the kernel through the C ABI library (crates/clib).
@@ -128,7 +130,7 @@ class BackendSpec:
     name: str
     """The name users type: ``factlab.load(name)``, ``--backends name``."""
     module: str
-    """The ``factlab.backends`` module that :func:`load` imports."""
+    """The module :func:`load` imports: a wrapper in ``factlab.backends``, or the compiled module itself."""
     summary: str
     """One line for tables and ``python -m factlab list``."""
     kind: Kind
@@ -155,6 +157,9 @@ class BackendSpec:
     """Its abi3 build, or why there is none (None: nothing compiled of its own to make abi3)."""
     targets: Targets = Targets()
     """Its own speed targets (the bench)."""
+    gil_declaration: str = "nothing to declare (no module of its own)"
+    """What its module tells a free-threaded CPython (Py_mod_gil): the matrix shows it beside the GIL
+    state after import, since a module that declares nothing turns the GIL back on."""
 
     @property
     def native(self) -> bool:
@@ -204,11 +209,11 @@ BUILTIN: tuple[BackendSpec, ...] = (
     ),
     BackendSpec(
         "pyo3",
-        "factlab.backends.pyo3",
+        "factlab_pyo3",
         "a PyO3 module built with maturin",
         kind="extension",
         tool="pyo3",
-        extension="factlab_pyo3._native",
+        extension="factlab_pyo3",
         project="crates/pyo3",
         sources=("crates/pyo3/src/lib.rs", "crates/pyo3/Cargo.toml", "crates/pyo3/pyproject.toml"),
         panic="PanicException",
@@ -216,10 +221,11 @@ BUILTIN: tuple[BackendSpec, ...] = (
         reach=PYO3_REACH,
         stable_abi=StableAbi("maturin, PyO3 feature abi3-py310", ("maturin.build-args=--features abi3",)),
         targets=Targets(over_pure=14.0, near=("capi", 1.2)),
+        gil_declaration="#[pymodule(gil_used = false)] (Py_mod_gil = Py_MOD_GIL_NOT_USED)",
     ),
     BackendSpec(
         "capi",
-        "factlab.backends.capi",
+        "factlab_capi",
         "the raw CPython C-API, in Rust over pyo3-ffi",
         kind="extension",
         tool="pyo3-ffi",
@@ -238,10 +244,11 @@ BUILTIN: tuple[BackendSpec, ...] = (
             "maturin, pyo3-ffi feature abi3-py310 (Py_LIMITED_API)", ("maturin.build-args=--features abi3",)
         ),
         targets=Targets(over_pure=18.0, fastest=True),
+        gil_declaration="the Py_mod_gil slot = Py_MOD_GIL_NOT_USED",
     ),
     BackendSpec(
         "rust-cpython",
-        "factlab.backends.rust_cpython",
+        "factlab_cpython",
         "the cpython crate, PyO3's predecessor",
         kind="extension",
         tool="rust-cpython",
@@ -264,6 +271,7 @@ BUILTIN: tuple[BackendSpec, ...] = (
             "(the crate does not build with it), and the crate is unmaintained",
         ),
         targets=Targets(over_pure=14.0),
+        gil_declaration="nothing: single-phase init, no Py_mod_gil slot",
     ),
     BackendSpec(
         "cffi-abi-inline",
@@ -297,6 +305,7 @@ BUILTIN: tuple[BackendSpec, ...] = (
         gil="every call (cffi)",
         reach=CFFI_REACH,
         targets=Targets(at_35_of_math=4.0),
+        gil_declaration="nothing of its own: a Python module over the _cffi_backend of cffi",
     ),
     BackendSpec(
         "cffi-api",
@@ -318,6 +327,7 @@ BUILTIN: tuple[BackendSpec, ...] = (
         reach=CFFI_REACH,
         stable_abi=CFFI_ABI3,
         targets=Targets(at_35_of_math=3.0),
+        gil_declaration="what cffi generates (cffi 2.0+ declares it on 3.14t and newer only)",
     ),
     BackendSpec(
         "ctypes",
@@ -333,7 +343,7 @@ BUILTIN: tuple[BackendSpec, ...] = (
     ),
     BackendSpec(
         "cython",
-        "factlab.backends.cython",
+        "factlab_cython",
         "a Cython module calling the C ABI library",
         kind="ffi",
         tool="cython",
@@ -353,6 +363,7 @@ BUILTIN: tuple[BackendSpec, ...] = (
             "setuptools + Cython, Limited API mode (Py_LIMITED_API=0x030A0000)",
             env=(("FACTLAB_LIMITED_API", "cp310"),),
         ),
+        gil_declaration="the directive freethreading_compatible=True (Py_mod_gil = Py_MOD_GIL_NOT_USED)",
     ),
 )
 
@@ -408,14 +419,28 @@ def spec(name: str) -> BackendSpec:
 def load(name: str) -> Backend:
     """Import backend ``name`` and return its module (it has ``factorial``).
 
-    Raises :class:`BackendNotBuilt` with the backend's name and how to build it
-    when its native part is missing.
+    Raises :class:`BackendNotBuilt` with the backend's name and what to do
+    when its native part is missing: what fits how factlab was installed.
     """
     entry = spec(name)
     try:
         return cast(Backend, importlib.import_module(entry.module))
     except ImportError as exc:
         raise BackendNotBuilt(
-            f"backend {name!r} is not built or not installed ({exc}). "
-            "Build every backend with `just setup` (see the README)."
+            f"backend {name!r} is not built or not installed ({exc}). {_remedy(entry)}"
         ) from exc
+
+
+def _remedy(entry: BackendSpec) -> str:
+    """What brings a backend back: in a clone, build it; from wheels (no justfile, no Rust), reinstall."""
+    if repo_root() is not None:
+        return "Build every backend with `just setup` (see the README)."
+    projects = [entry.project, CLIB.project if entry.clib != "none" else None]
+    wheels = " ".join(_distribution(project) for project in projects if project) or "factlab"
+    return f"Reinstall it: pip install {wheels} (from a wheelhouse: add --no-index --find-links DIR)."
+
+
+def _distribution(project: str) -> str:
+    """The distribution a project builds, named after its folder: ``crates/pyo3`` -> ``factlab-pyo3``."""
+    folder = Path(project).name
+    return folder if folder.startswith("factlab-") else f"factlab-{folder}"

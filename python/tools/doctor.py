@@ -5,7 +5,11 @@ Each line says ``ok``, ``MISSING`` (``just setup`` cannot work without it),
 workshop) or ``optional``, what was found, and the command that fixes it.
 Standard library only: it runs before anything is installed.
 
-    python3 python/tools/doctor.py [--python python3.12] [--venv .venv]
+    python3 python/tools/doctor.py [--python 3.12] [--venv .venv]
+
+``--python`` takes what ``just python=...`` takes: a version (``3.12``), a
+command (``python3.12``) or a path, looked up as ``just setup`` looks it up
+(``find_python.py``: PATH, then pyenv's versions).
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+import find_python  # beside this file: `just setup` finds its interpreter with it too
 
 ROOT = Path(__file__).resolve().parents[2]
 # The space a first `just test` and `just bench` take (.venv, target/), as
@@ -48,23 +54,25 @@ def _version(text: str) -> tuple[int, ...]:
 
 
 def python(interpreter: str) -> list[Check]:
-    path = shutil.which(interpreter)
-    fix = "install Python 3.10 or newer, then `just python=python3.12 setup` (any 3.10+ name or path)"
-    if path is None:
-        return [Check("MISSING", "Python 3.10+", f"no `{interpreter}` on PATH", fix)]
-    out = _output([path, "-c", "import sys; print(sys.version.split()[0])"])
-    if out is None:
-        return [Check("MISSING", "Python 3.10+", f"`{interpreter}` ({path}) does not run", fix)]
-    if _version(out) < (3, 10):
-        return [Check("MISSING", "Python 3.10+", f"{interpreter} is Python {out}", fix)]
-    checks = [Check("ok", "Python 3.10+", f"{interpreter}: Python {out} ({path})")]
-    if _output([path, "-c", "import venv, ensurepip"]) is None:
+    """The interpreter `just python=INTERPRETER setup` would use, found the same way."""
+    try:
+        found = find_python.find(interpreter)
+    except find_python.NotFound as failed:
+        fixes = failed.fixes + [f"just python={spec} doctor" for spec in failed.here[:2]]
+        fix = (
+            "; or ".join(fixes)
+            or "install Python 3.10 or newer (pyenv install 3.12, or your system's packages)"
+        )
+        return [Check("MISSING", "Python 3.10+", failed.summary, fix)]
+    checks = [Check("ok", "Python 3.10+", f"{interpreter}: {found.shown} ({found.path})")]
+    if not found.has_venv:
+        major_minor = f"{found.version[0]}.{found.version[1]}"
         checks.append(
             Check(
                 "MISSING",
                 "Python's venv and pip",
-                f"{interpreter} cannot make a virtualenv with pip",
-                "Debian/Ubuntu: sudo apt install python3-venv (or python3.X-venv for your version)",
+                f"{found.path} cannot make a virtualenv with pip",
+                f"Debian/Ubuntu: sudo apt-get install python{major_minor}-venv",
             )
         )
     else:

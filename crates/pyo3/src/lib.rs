@@ -5,8 +5,7 @@
 //! table, argument parsing, reference counting, turning `Err` into a raised
 //! exception) that `crates/capi` writes by hand.
 //!
-//! Built by maturin (`pip install crates/pyo3`) into the private module
-//! `factlab_pyo3._native`, re-exported by the Python package `factlab_pyo3`.
+//! Built by maturin (`pip install crates/pyo3`) into the module `factlab_pyo3`.
 
 use factlab_core::Error;
 use factlab_core::{factorial_limbs, factorial_u128, factorial_u64, limbs_le_bytes, EXPENSIVE_N};
@@ -158,9 +157,9 @@ fn raise_panic() -> PyResult<()> {
 // ANCHOR_END: raise-panic
 
 // ANCHOR: module
-/// The compiled module, `factlab_pyo3._native`.
+/// The compiled module, `factlab_pyo3`: the name `import` looks for (`PyInit_factlab_pyo3`).
 #[pymodule(gil_used = false)]
-mod _native {
+mod factlab_pyo3 {
     #[pymodule_export]
     use super::{crossing, factorial, raise_panic};
 }

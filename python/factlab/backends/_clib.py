@@ -13,7 +13,7 @@ A backend that imports this module while they are missing gets
 "not built" instead of crashing. So does a backend that finds them broken
 (empty, truncated, garbage, another machine's library, a header without a
 needed ``#define``): it opens them inside :func:`reported`, which names the
-file and the fix.
+file (and :func:`factlab.load` adds what to do, for how factlab was installed).
 """
 
 from __future__ import annotations
@@ -49,10 +49,10 @@ __all__ = [
 
 
 class ClibNotBuilt(BackendNotBuilt):
-    """The C ABI library or its declarations are not installed: run ``just setup``."""
+    """The C ABI library or its declarations are missing or broken (:func:`factlab.load` says what to do)."""
 
 
-_FIX = "reinstall the C ABI library with `just setup`"
+_FIX = "reinstall the C ABI library (factlab-clib)"
 
 
 @contextmanager
@@ -105,7 +105,7 @@ def _whole(path: Path) -> None:
 
 def _installed(path: Path) -> Path:
     if not path.is_file():
-        raise ClibNotBuilt(f"{path} is missing: reinstall the C ABI library with `just setup`")
+        raise ClibNotBuilt(f"{path} is missing: {_FIX}")
     return path
 
 
@@ -113,7 +113,7 @@ try:
     import factlab_clib
 except ImportError as exc:
     raise ClibNotBuilt(
-        "the C ABI library (package factlab_clib, built from crates/clib) is not installed: run `just setup`"
+        "the C ABI library (package factlab_clib, built from crates/clib) is not installed"
     ) from exc
 
 

@@ -6,7 +6,7 @@ the parsed declarations, so importing it needs no C parser and no compiler.
 At run time we ``dlopen`` the shared library shipped in the factlab package;
 each call then goes through libffi, which builds the C call from the
 declared signature. Nothing checks that the declarations match the library:
-a wrong one is a crash, not an error (tests/test_compiled_ffi.py compares
+a wrong one is a crash, not an error (tests/test_declarations.py compares
 them with the header).
 
 The calls themselves are the same in all three cffi modes: see ``_cffi.py``.

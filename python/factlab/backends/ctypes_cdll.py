@@ -5,7 +5,7 @@ call goes through libffi. The price of that convenience: ctypes cannot read a
 C header. Each signature is restated below by hand (``argtypes``/``restype``),
 and a wrong one is no error at all: ctypes would pass an ``int`` where a
 pointer was due, or cut a 64-bit result to 32 bits, silently.
-``tests/test_clib_ffi.py`` holds these declarations against ``factlab.h``.
+``tests/test_declarations.py`` holds these declarations against ``factlab.h``.
 
 Ownership (the book's "Who allocates?"): ``factorial`` lets the caller
 allocate: Python owns a ``bytearray``, the library fills it, nothing is

@@ -8,7 +8,12 @@ processes (this script again, with ``--worker``), which calibrate, warm up and
 time. After each benchmark the manager adds factlab's metadata (how values
 were checked, the GIL share, the idle cores) and rewrites ``RUN_DIR/pyperf.json``,
 one pyperf suite for the whole run, and ``RUN_DIR/status.json`` (what was
-skipped or failed, and why).
+skipped or failed, and why). The workers read ``status.json`` too: pyperf
+tells a worker which benchmark to run by its rank among the manager's calls of
+``bench_time_func``, so a worker registers exactly the entries the manager
+timed before it, in order (pyperf's public API only, no counter of its own).
+Started by the bench in a process group of its own, which dies with the bench
+(:mod:`factlab._children`).
 
 A worker checks the value of every timed loop against an independent n!
 (``--expect``, the fingerprint the manager computed with math.factorial or
@@ -32,7 +37,8 @@ from typing import Any
 
 import pyperf
 
-from factlab.bench.scenarios import GMPY2, MODES, Entry, Mode
+from factlab._children import die_with_group
+from factlab.bench.scenarios import COUNTED, GMPY2, MODES, Entry, Mode
 
 
 def fingerprint(value: object) -> str:
@@ -185,71 +191,92 @@ def main() -> None:
     runner.argparser.add_argument("--expect", default="", help="fingerprint of the right value")
     args = runner.parse_args()
     plan = json.loads((args.run_dir / "plan.json").read_text())
-    mode, entries = MODES[plan["mode"]], [Entry(**e) for e in plan["entries"]]
+    mode, entries = MODES[plan["mode"]], [Entry(**e) for e in plan["entries"] if e["scenario"] not in COUNTED]
     problems = args.run_dir / "problems"
-    if args.worker:  # pyperf runs only the entry of --worker-task
+    if args.worker:
+        # pyperf numbers benchmarks by the order of bench_time_func calls and runs, in a worker, the
+        # one of --worker-task. The manager's count skips what it skipped or what failed: so does this.
+        passed = json.loads((args.run_dir / "status.json").read_text())
         for e in entries:
-            runner.bench_time_func(e.name, timer(e, args.expect, problems))
+            if passed.get(e.name, {"status": "ok"})["status"] == "ok":
+                runner.bench_time_func(e.name, timer(e, args.expect, problems))
         return
+    die_with_group()  # the bench died or stopped us: our workers go too
     try:
-        manage(runner, args, mode, entries, plan["gmpy2"])
+        Manager(runner, args, mode, plan["gmpy2"]).run(entries)
     except KeyboardInterrupt:  # pyperf's own handler covers a running benchmark; this, the rest
         print("interrupted", flush=True)
         sys.exit(1)
 
 
-def manage(runner: pyperf.Runner, args: Any, mode: Mode, entries: list[Entry], gmpy2: bool) -> None:
-    """Time every entry in order, recording each outcome as it comes."""
-    problems = args.run_dir / "problems"
-    (args.run_dir / "status.json").write_text("{}")  # then rewritten after every benchmark
-    references: dict[int, str] = {}
-    measured: dict[str, list[tuple[int, float]]] = {}
-    benchmarks: list[pyperf.Benchmark] = []
-    status: dict[str, dict[str, Any]] = {}
-    t0 = time.perf_counter()
-    for i, e in enumerate(entries, 1):
-        print(f"[{i:>3}/{len(entries)}] {time.perf_counter() - t0:6.1f} s  {e.name}: ", end="", flush=True)
-        est = estimate(measured.get(e.backend + e.strategy, []), e.n) if e.heavy else None
-        if (
-            est is not None and est * (6 if e.threads else 1) > mode.skip_above
-        ):  # threads: 2 timings + the probe
-            status[e.name] = {"status": "skipped", "note": f"skipped: ~{est:.3g} s a call (extrapolated)"}
-            print(status[e.name]["note"], flush=True)
-            runner._worker_task += 1  # pyperf numbers the benchmarks in call order: keep the count
-            continue
-        if e.checked and e.n not in references:
-            ref = int(__import__("gmpy2").fac(e.n)) if e.n > 10**5 and gmpy2 else math.factorial(e.n)
-            references[e.n] = fingerprint(ref)
-        args.expect = references[e.n] if e.checked else ""
-        settings(args, mode, e, est)
+class Manager:
+    """pyperf's manager side: times every entry in order, recording each outcome as it comes."""
+
+    def __init__(self, runner: pyperf.Runner, args: Any, mode: Mode, gmpy2: bool) -> None:
+        self.runner, self.args, self.mode, self.gmpy2 = runner, args, mode, gmpy2
+        self.run_dir: Path = args.run_dir
+        self.references: dict[int, str] = {}  # n -> fingerprint of n!
+        self.measured: dict[str, list[tuple[int, float]]] = {}  # backend[strategy] -> (n, seconds a call)
+        self.benchmarks: list[pyperf.Benchmark] = []
+        self.status: dict[str, dict[str, Any]] = {}
+
+    def run(self, entries: list[Entry]) -> None:
+        self.record()
+        t0 = time.perf_counter()
+        for i, e in enumerate(entries, 1):
+            print(
+                f"[{i:>3}/{len(entries)}] {time.perf_counter() - t0:6.1f} s  {e.name}: ", end="", flush=True
+            )
+            est = estimate(self.measured.get(e.backend + e.strategy, []), e.n) if e.heavy else None
+            if est is not None and est * (6 if e.threads else 1) > self.mode.skip_above:  # threads: 2 + probe
+                self.record(e, {"status": "skipped", "note": f"skipped: ~{est:.3g} s a call (extrapolated)"})
+            else:
+                self.record(e, self.time(e, est))
+
+    def record(self, e: Entry | None = None, outcome: dict[str, Any] | None = None) -> None:
+        """Write status.json (and the suite) now: the next entry's workers read it."""
+        if e is not None and outcome is not None:
+            self.status[e.name] = outcome
+            if outcome["status"] != "ok":
+                print(outcome["note"], flush=True)
+        if self.benchmarks:
+            pyperf.BenchmarkSuite(self.benchmarks).dump(str(self.run_dir / "pyperf.json"), replace=True)
+        (self.run_dir / "status.json").write_text(json.dumps(self.status, indent=1))
+
+    def expect(self, e: Entry) -> str:
+        """The fingerprint of n! (GMP's for big n when gmpy2 is there), or "" for an unchecked call."""
+        if not e.checked:
+            return ""
+        if e.n not in self.references:
+            ref = int(__import__("gmpy2").fac(e.n)) if e.n > 10**5 and self.gmpy2 else math.factorial(e.n)
+            self.references[e.n] = fingerprint(ref)
+        return self.references[e.n]
+
+    def time(self, e: Entry, est: float | None) -> dict[str, Any]:
+        """One pyperf benchmark of ``e``, with factlab's metadata; its outcome for status.json."""
+        self.args.expect = self.expect(e)
+        settings(self.args, self.mode, e, est)
         meta: dict[str, Any] = {"factlab_scenario": e.scenario, "factlab_backend": e.backend}
         meta["factlab_checked"] = "every value, against an independent n!" if e.checked else "no (bare call)"
         if e.threads == 2:
             meta["factlab_idle_cores"] = round(idle_cores(), 2)
+        problems = self.run_dir / "problems"
         try:
-            bench = runner.bench_time_func(e.name, timer(e, args.expect, problems))
+            bench = self.runner.bench_time_func(e.name, timer(e, self.args.expect, problems))
         except Exception as exc:  # a worker that crashed or found a wrong value (Ctrl-C ends the run)
-            runner._worker_task += 1
             note = problems / f"{e.name.replace('/', '_')}.txt"
-            wrong = note.exists()
-            status[e.name] = {
-                "status": "wrong" if wrong else "failed",
-                "note": note.read_text() if wrong else str(exc),
-            }
-            print(status[e.name]["note"], flush=True)
-        else:
-            assert bench is not None
-            if e.threads == 1:
-                f = function(e.module, e.call, e.strategy)
-                meta["factlab_gil_share"] = round(gil_share(f, e.n, bench.mean()), 3)
-            bench.update_metadata(meta)
-            benchmarks.append(bench)
-            status[e.name] = {"status": "ok"}
-            if not e.threads:
-                measured.setdefault(e.backend + e.strategy, []).append((e.n, bench.mean()))
-        if benchmarks:
-            pyperf.BenchmarkSuite(benchmarks).dump(str(args.run_dir / "pyperf.json"), replace=True)
-        (args.run_dir / "status.json").write_text(json.dumps(status, indent=1))
+            if note.exists():
+                return {"status": "wrong", "note": note.read_text()}
+            return {"status": "failed", "note": str(exc)}
+        assert bench is not None
+        if e.threads == 1:
+            f = function(e.module, e.call, e.strategy)
+            meta["factlab_gil_share"] = round(gil_share(f, e.n, bench.mean()), 3)
+        bench.update_metadata(meta)
+        self.benchmarks.append(bench)
+        if not e.threads:
+            self.measured.setdefault(e.backend + e.strategy, []).append((e.n, bench.mean()))
+        return {"status": "ok"}
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@
 length is its time; a log axis would make them lie), the bare crossing drawn
 inside each bar, ± one std dev as error bars, the run's mode and date on it.
 ``chart-detail.png``: the time per call across n, lines on log-log axes.
+Each is one function from the results to a file (:func:`slide`, :func:`detail`).
 """
 
 from __future__ import annotations
@@ -11,17 +12,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from factlab.bench.report import Results
+from factlab import PURE, STDLIB
+from factlab.bench.results import Results
 from factlab.bench.scenarios import GMPY2
 
 DARK, LIGHT, GREY, NOISE = "#2a6fb0", "#9cc3e6", "#9a9a9a", "#c0392b"
 X = "\N{MULTIPLICATION SIGN}"
 
 
-def _stamp(fig: Any, data: dict[str, Any]) -> None:
+def stamp(fig: Any, data: dict[str, Any], command: str = "just bench") -> None:
     m = data["machine"]
     quick = "  ·  QUICK RUN: rough figures" if data["mode"] == "quick" else ""
-    text = f"`just bench`, {data['mode']} mode, {data['created']}{quick}  ·  {m.get('cpu_model_name')}, "
+    text = f"`{command}`, {data['mode']} mode, {data['created']}{quick}  ·  {m.get('cpu_model_name')}, "
     text += f"{m.get('cpu_count')} cores, {m.get('python_implementation')} {m.get('python_version')}, "
     text += str(m.get("rustc"))
     fig.text(0.01, 0.01, text, fontsize=11, color=NOISE if quick else "#555555")
@@ -33,18 +35,18 @@ def _slide(ax: Any, res: Results) -> None:
 
     found = [(b, res.row("article", b)) for b in res.backends("article")]
     rows = sorted(((b, r) for b, r in found if r and r["status"] == "ok"), key=lambda p: p[1]["mean"])
-    py = res.mean("article", "python")
+    py = res.mean("article", PURE)
     top = max(r["mean"] + r["stdev"] for _, r in rows) * 1e9
     noisy = False
     for y, (b, r) in enumerate(rows):
         total, sd, cross = r["mean"] * 1e9, r["stdev"] * 1e9, res.mean("crossing", b)
-        native = cross is not None and b != "math"
+        native = cross is not None and b != STDLIB
         ax.barh(y, total, color=LIGHT if native else GREY, height=0.7)
         if native:
             ax.barh(y, min(cross * 1e9, total), color=NOISE if cross * 1e9 >= total else DARK, height=0.7)  # type: ignore[operator]
         ax.errorbar(total, y, xerr=[[min(sd, total)], [sd]], fmt="none", ecolor="black", capsize=4, lw=1.2)
         label = f"{total:,.0f} ns" if total >= 100 else f"{total:.3g} ns"
-        if py and b != "python":
+        if py and b != PURE:
             label += f"  ·  {py / r['mean']:.3g}{X} faster than pure Python"
         if sd >= total or (native and cross * 1e9 >= total):  # type: ignore[operator]
             label, noisy = label + "  ⚠ noise ≥ figure", True
@@ -84,62 +86,34 @@ def _detail(ax: Any, res: Results) -> None:
     ax.legend(fontsize=11, ncol=2, frameon=False)
 
 
-def _ship(fig: Any, res: Results) -> None:
-    """Three panels side by side, one bar pair per backend: build seconds, shipped MB, import ms."""
-    rows = [r for r in res.rows("ship") if r["status"] == "ok"]
-    axes = fig.subplots(1, 3, sharey=True)
-    panels = (
-        ("build (s)", "build_cold_s", "cold", "build_incremental_s", "incremental", 1.0),
-        ("artifact (MB)", "artifact_bytes", "as built", "stripped_bytes", "stripped", 1e-6),
-        ("import (ms)", "import_module_ms", "module alone", "import_ms", "via factlab.load", 1.0),
-    )
-    ys = range(len(rows))
-    for ax, (title, k1, l1, k2, l2, scale) in zip(axes, panels, strict=True):
-        for dy, key, label, color in ((-0.2, k1, l1, DARK), (0.2, k2, l2, LIGHT)):
-            values = [(r.get(key) or 0) * scale for r in rows]
-            ax.barh([y + dy for y in ys], values, height=0.4, color=color, label=label)
-        ax.set_title(title, loc="left", fontsize=15)
-        ax.grid(axis="x", alpha=0.3)
-        ax.spines[["top", "right"]].set_visible(False)
-        ax.legend(fontsize=11, frameon=False, loc="lower right")
-    axes[0].set_yticks(list(ys), [r["backend"] for r in rows], fontsize=12)
-    axes[0].invert_yaxis()
-
-
-def draw(data: dict[str, Any], run: Path) -> None:
-    """chart.png and chart-detail.png in ``run`` (a scenario that did not run leaves its panel empty)."""
+def _figure(data: dict[str, Any], path: Path, panel: Any, title: str, shown: bool) -> None:
+    """One 16:9 figure, ``panel`` drawn on it (or a word saying the run did not measure it)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    res = Results(data)
-    for name, panel, title, shown in (
-        ("chart.png", _slide, "factorial(25): one exact call, ns (lower is faster)", res.rows("article")),
-        (
-            "chart-detail.png",
-            _detail,
-            "factorial(n) across n: where each representation changes",
-            res.rows("sweep"),
-        ),
-    ):
-        fig, ax = plt.subplots(figsize=(16, 9))
+    fig, ax = plt.subplots(figsize=(16, 9))
+    try:
         if shown:
-            panel(ax, res)
+            panel(ax, Results(data))
         else:
             ax.text(0.5, 0.5, "not measured in this run", ha="center", fontsize=20, transform=ax.transAxes)
         ax.set_title(title, loc="left", fontsize=20)
-        _stamp(fig, data)
+        stamp(fig, data)
         fig.tight_layout(rect=(0, 0.03, 1, 1))
-        fig.savefig(run / name, dpi=120)
+        fig.savefig(path, dpi=120)
+    finally:
         plt.close(fig)
-    if res.rows("ship"):
-        fig = plt.figure(figsize=(16, 9))
-        _ship(fig, res)
-        fig.suptitle(
-            "What it costs to build, ship and import (lower is cheaper)", x=0.01, ha="left", fontsize=20
-        )
-        _stamp(fig, data)
-        fig.tight_layout(rect=(0, 0.03, 1, 1))
-        fig.savefig(run / "chart-ship.png", dpi=120)
-        plt.close(fig)
+
+
+def slide(data: dict[str, Any], path: Path) -> None:
+    """chart.png: factorial(25) per backend, the bare crossing inside each bar."""
+    title = "factorial(25): one exact call, ns (lower is faster)"
+    _figure(data, path, _slide, title, bool(Results(data).rows("article")))
+
+
+def detail(data: dict[str, Any], path: Path) -> None:
+    """chart-detail.png: the time per call across n, log-log."""
+    title = "factorial(n) across n: where each representation changes"
+    _figure(data, path, _detail, title, bool(Results(data).rows("sweep")))

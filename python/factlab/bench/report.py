@@ -8,60 +8,84 @@ from __future__ import annotations
 
 from typing import Any
 
+from factlab import PURE, STDLIB
+from factlab._cli import narrow
 from factlab._render import Table, X, ns, seconds, times, to_markdown, why
-from factlab.bench.scenarios import GMPY2, SCENARIOS, TITLES
+from factlab.bench.results import Results
+from factlab.bench.scenarios import ARTICLE_N, GMPY2, SCENARIOS, TITLES
 
 ARTICLE = {"calls": 1_000_000, "python_s": 1.91, "cffi_s": 0.13, "speedup": 14}  # the seed article's figures
 
 
-class Results:
-    """Lookups into one run's results.json."""
+SPREAD = "†"  # marks a time whose std dev exceeds its gap to the next time in rank order
+SPREAD_NOTE = (
+    f"{SPREAD}: this time's std dev exceeds the gap to its neighbour in rank order, so the times alone "
+    "do not rank the two; the instructions per call, which the machine's load does not move, do."
+)
 
-    def __init__(self, data: dict[str, Any]) -> None:
-        self.data = data
-        self.scenarios: dict[str, list[dict[str, Any]]] = data["scenarios"]
 
-    def rows(self, scenario: str) -> list[dict[str, Any]]:
-        return self.scenarios.get(scenario, [])
+def within_spread(points: dict[str, tuple[float, float]]) -> set[str]:
+    """The labels whose std dev exceeds the gap to a neighbour, ranked by mean ({label: (mean, stdev)})."""
+    ranked = sorted(points.items(), key=lambda p: p[1][0])
+    marked = set()
+    for (a, (mean_a, sd_a)), (b, (mean_b, sd_b)) in zip(ranked, ranked[1:]):
+        gap = mean_b - mean_a
+        marked |= {a} if sd_a > gap else set()
+        marked |= {b} if sd_b > gap else set()
+    return marked
 
-    def row(self, scenario: str, backend: str, n: int | None = None, **match: Any) -> dict[str, Any] | None:
-        match.setdefault("strategy", "")  # a backend's own row, not one of its strategies
-        for r in self.rows(scenario):
-            mine = r["backend"] == backend and (n is None or r.get("n") == n)
-            if mine and all(r.get(k, "" if k == "strategy" else 0) == v for k, v in match.items()):
-                return r
-        return None
 
-    def mean(self, scenario: str, backend: str, n: int | None = None, **match: Any) -> float | None:
-        r = self.row(scenario, backend, n, **match)
-        return r["mean"] if r is not None and r["status"] == "ok" else None
+def _spread(res: Results, scenario: str, n: int | None = None) -> set[str]:
+    ok = [r for r in res.rows(scenario) if r["status"] == "ok" and (n is None or r.get("n") == n)]
+    return within_spread({_label(r): (r["mean"], r["stdev"]) for r in ok})
 
-    def faster(self, mine: float | None, other: float | None) -> float | None:
-        """How many times faster ``mine`` is than ``other``."""
-        return other / mine if mine and other else None
 
-    def backends(self, scenario: str) -> list[str]:
-        return list(dict.fromkeys(r["backend"] for r in self.rows(scenario)))
+def _label(r: dict[str, Any]) -> str:
+    """A row's name in a table: the backend, one of its strategies, or GMP's reference row."""
+    if r.get("strategy"):
+        return f"{r['backend']} [{r['strategy']}]"
+    return "gmpy2 (GMP, reference)" if r["backend"] == GMPY2 else r["backend"]
+
+
+def count(value: float | None) -> str:
+    """Instructions per call, to the instruction: the figure is exact for a given build."""
+    return "—" if value is None else f"{value:,.0f}"
+
+
+INSTRUCTIONS = "instructions per call"
 
 
 def article_table(res: Results) -> Table:
     faster = [f"{X} faster than pure Python", f"{X} faster than math"]
-    t = Table(TITLES["article"], ["backend", "ns per call", "1,000,000 calls", *faster])
-    py, m = res.mean("article", "python"), res.mean("article", "math")
+    counted = res.counted()
+    headers = ["backend", "ns per call", "1,000,000 calls", *faster, *([INSTRUCTIONS] * counted)]
+    t = Table(TITLES["article"], headers)
+    py, m = res.mean("article", PURE), res.mean("article", STDLIB)
+    marked = _spread(res, "article")
     for b in res.backends("article"):
         r, mean = res.row("article", b), res.mean("article", b)
         if mean is None:
             t.problem(b, r)
             continue
+        time = ns(mean, r["stdev"]) + (f" {SPREAD}" if b in marked else "")  # type: ignore[index]
         speedups = [times(res.faster(mean, py)), times(res.faster(mean, m))]
-        t.rows.append([b, ns(mean, r["stdev"]), f"{mean * 1e6:.3f} s", *speedups])  # type: ignore[index]
+        counts = [count(res.instructions(b, ARTICLE_N))] * counted
+        t.rows.append([b, time, f"{mean * 1e6:.3f} s", *speedups, *counts])
     a = ARTICLE
-    t.rows.append(["the article: pure Python", "—", f"{a['python_s']:.2f} s", f"1{X}", "—"])
-    t.rows.append(["the article: CFFI (25! wrong)", "—", f"{a['cffi_s']:.2f} s", f"{a['speedup']}{X}", "—"])
+    rest = ["—"] * counted
+    t.rows.append(["the article: pure Python", "—", f"{a['python_s']:.2f} s", f"1{X}", "—", *rest])
+    t.rows.append(["the article: CFFI, wrong", "—", f"{a['cffi_s']:.2f} s", f"{a['speedup']}{X}", "—", *rest])
     t.notes.append(
         "Mean ± std dev of pyperf's values, per call, loop included. Every timed loop's last value was "
         "compared with math.factorial(25): a wrong answer fails its row instead of giving a figure."
     )
+    if counted:
+        t.notes.append(
+            "Instructions per call: callgrind's count of one call and its turn of the loop (the same "
+            "on any x86-64 machine with the same builds), where the time depends on the machine's load."
+        )
+    if marked:
+        t.notes.append(SPREAD_NOTE)
     t.notes.append(
         "The article's rows are its own figures on its own machine (compare ratios): its CFFI function "
         "returned a C long, which overflows at 21!, and its pure-Python loop gave 0! = 0."
@@ -70,8 +94,10 @@ def article_table(res: Results) -> Table:
 
 
 def crossing_table(res: Results) -> Table:
+    counted = res.counted()
     t = Table(TITLES["crossing"], f"backend|crossing(25) ns|factorial(25) ns|cost of exactness ns|factorial "
-              f"{X} faster than crossing".split("|"))  # fmt: skip
+              f"{X} faster than crossing".split("|") + ["crossing(25) instructions"] * counted)  # fmt: skip
+    marked = _spread(res, "crossing")
     for b in res.backends("crossing"):
         cross, fact = res.mean("crossing", b), res.mean("article", b)
         if cross is None:
@@ -82,43 +108,52 @@ def crossing_table(res: Results) -> Table:
         t.rows.append(
             [
                 b,
-                ns(cross, res.row("crossing", b)["stdev"]),  # type: ignore[index]
+                ns(cross, res.row("crossing", b)["stdev"]) + (f" {SPREAD}" if b in marked else ""),  # type: ignore[index]
                 "—" if fact is None else ns(fact),
                 "—" if extra is None else ns(extra) + noise,
                 times(res.faster(fact, cross)),
+                *[count(res.instructions(b, ARTICLE_N, "crossing"))] * counted,
             ]
         )
     t.notes.append(
         "crossing(n) is each binding's bare entry point: u64 in, u64 out, no checks, no big int (0 past 20!, "
         "by design). math's crossing is math.factorial itself. A cost of exactness at or below 0 is noise."
     )
+    if marked:
+        t.notes.append(SPREAD_NOTE)
     return t
 
 
 def sweep_table(res: Results) -> Table:
     rows = res.rows("sweep")
     ns_list = sorted({r["n"] for r in rows if "n" in r})
-    t = Table(TITLES["sweep"] + " (ns per call)", ["backend", *[f"n={n:,}" for n in ns_list]])
-    labels = list(dict.fromkeys((r["backend"], r.get("strategy", "")) for r in rows))
-    for b, strategy in labels:
-        cells = {}
-        for r in rows:
-            if r["backend"] == b and r.get("strategy", "") == strategy and "n" in r:
-                cells[r["n"]] = ns(r["mean"]) if r["status"] == "ok" else r["status"]
-                if r["status"] != "ok":
-                    t.notes.append(f"{r['name']}: {r.get('note', r['status'])}")
-        whole = next((r for r in rows if r["backend"] == b and "n" not in r), None)
-        label = f"{b} [{strategy}]" if strategy else ("gmpy2 (GMP, reference)" if b == GMPY2 else b)
+    counted = sorted({r["n"] for r in res.rows("instructions") if r["status"] == "ok" and r["n"] in ns_list})
+    headers = ["backend", *[f"n={n:,}" for n in ns_list], *[f"instructions n={n:,}" for n in counted]]
+    t = Table(TITLES["sweep"] + " (ns per call)", headers)
+    marked = {n: _spread(res, "sweep", n) for n in ns_list}
+    for label in dict.fromkeys(_label(r) for r in rows):
+        mine = [r for r in rows if _label(r) == label]
+        whole = next((r for r in mine if "n" not in r), None)
         if whole:
             t.problem(label, whole)
-        else:
-            t.rows.append([label, *[cells.get(n, "—") for n in ns_list]])
+            continue
+        cells = {r["n"]: _cell(r, label in marked[r["n"]]) for r in mine}
+        t.notes += [f"{r['name']}: {r.get('note', r['status'])}" for r in mine if r["status"] != "ok"]
+        plain = not mine[0].get("strategy") and mine[0]["backend"] != GMPY2  # counted: the backends' own
+        counts = [count(res.instructions(mine[0]["backend"], n)) if plain else "—" for n in counted]
+        t.rows.append([label, *[cells.get(n, "—") for n in ns_list], *counts])
     t.notes.append(
         "0..20: the u64 table; 21..34: u128; 35 on: a big integer from limbs. gmpy2's row is "
         "int(gmpy2.fac(n)): GMP with its conversion to a Python int. [name]: one of the backend's "
         "allocation strategies."
     )
+    if any(marked.values()):
+        t.notes.append(SPREAD_NOTE)
     return t
+
+
+def _cell(r: dict[str, Any], marked: bool) -> str:
+    return (ns(r["mean"]) + (f" {SPREAD}" if marked else "")) if r["status"] == "ok" else r["status"]
 
 
 def big_table(res: Results) -> Table:
@@ -136,7 +171,7 @@ def big_table(res: Results) -> Table:
                 continue
             cells += [
                 seconds(mean),
-                times(res.faster(mean, res.mean("big", "math", n))),
+                times(res.faster(mean, res.mean("big", STDLIB, n))),
                 times(res.faster(mean, res.mean("big", GMPY2, n))),
             ]
         t.rows.append(cells)
@@ -175,74 +210,36 @@ def threads_table(res: Results) -> Table:
     return t
 
 
-def size(n: int | None) -> str:
-    """Bytes in the unit a reader takes in at once: 1.31 kB, 2.46 MB (powers of 1000)."""
-    if n is None:
-        return "—"
-    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
-        if n >= scale:
-            return f"{n / scale:.3g} {unit}"
-    return f"{n} B"
-
-
-def ship_table(res: Results) -> Table:
-    """Build, ship and import costs: one row per backend, the shared dependencies first."""
-    t = Table(
-        TITLES["ship"],
-        ["backend", "needs to build", "needs to run", "wheel tags", "build: cold", "incremental",
-         "artifact", "stripped", "wheel", "import alone", "import via load", "first call",
-         "lines: code / comment / blank"],
-        left=4,
-    )  # fmt: skip
-
-    def secs(v: float | None) -> str:
-        return "—" if v is None else f"{v:.1f} s"
-
-    for r in res.rows("ship"):
-        if r["status"] != "ok":
-            t.problem(r["backend"], r)
+def instructions_table(res: Results) -> Table:
+    """Every count of the run in one table: a row per backend, a column per call counted."""
+    rows = res.rows("instructions")
+    calls = list(dict.fromkeys((r["call"], r["n"]) for r in rows if "n" in r))
+    t = Table(TITLES["instructions"], ["backend", *[f"{call}({n:,})" for call, n in calls]])
+    for b in res.backends("instructions"):
+        whole = next((r for r in rows if r["backend"] == b and "n" not in r), None)
+        if whole:
+            t.problem(b, whole)
             continue
-        lines = r.get("binding_lines")
-        art = size(r.get("artifact_bytes")) + (
-            f" (+ opens {size(r['opens_bytes'])})" if r.get("opens") else ""
-        )
-        if r.get("static_bytes"):
-            art += f"; .a {size(r['static_bytes'])}"
-        stripped = size(r.get("stripped_bytes"))
-        if r.get("static_stripped_bytes"):
-            stripped += f"; .a {size(r['static_stripped_bytes'])}"
-        ms = "—" if r.get("import_ms") is None else f"{r['import_ms']:.1f} ms"
-        t.rows.append([
-            r["backend"], ", ".join(r.get("needs_build") or []) or ("—" if r.get("shared") else "nothing"),
-            ", ".join(r.get("needs_run") or []) or "—", r.get("wheel_tags") or "—",
-            secs(r.get("build_cold_s")), secs(r.get("build_incremental_s")), art, stripped,
-            size(r.get("wheel_bytes")),
-            "—" if r.get("import_module_ms") is None else f"{r['import_module_ms']:.1f} ms", ms,
-            "—" if r.get("first_call_us") is None else f"{r['first_call_us']:.1f} µs",
-            "—" if not lines else f"{lines['code']} / {lines['comment']} / {lines['blank']}",
-        ])  # fmt: skip
+        mine = {(r["call"], r["n"]): r for r in rows if r["backend"] == b}
+        t.rows.append([b, *[_counted(mine.get(key)) for key in calls]])
     t.notes.append(
-        "Builds: `pip wheel --no-deps --no-build-isolation` of each project in a copy of the sources. "
-        "Cold: from a state where only the shared rows are built (each reported once); incremental: after "
-        "a one-line change to the kernel, the backend's chain (the C ABI library first, for the backends "
-        "over it). A backend without a project of its own builds nothing cold (0 s): its artifact is the "
-        "shared library."
-    )
-    t.notes.append(
-        "Artifact: the installed file its calls go through, as `just setup` built it; stripped: after "
-        "`strip` (`--strip-debug` for the static library). Needs to run: Python distributions its "
-        "import loads, then `ldd`. Imports: a fresh interpreter each, median of the runs (module alone: "
-        "the compiled module or the backend's module; via load: `factlab.load(name)`); "
-        "first call: `factorial(25)`."
+        "Instructions of one call and its turn of the loop, counted by callgrind (two runs of K and 2K "
+        "calls, start-up cancelled out): the same on any x86-64 machine with the same builds."
     )
     return t
+
+
+def _counted(r: dict[str, Any] | None) -> str:
+    if r is None:
+        return "—"
+    return count(r["instructions"]) if r["status"] == "ok" else why(r)
 
 
 GIL_SHARE_THRESHOLD = 0.05  # a held GIL gives exactly 0; a released one > 0.1 even on a busy machine
 
 
 def releases_gil(backend: str, share: float) -> str:
-    if backend == "python":
+    if backend == PURE:
         return "no: bytecode takes turns"
     return "yes" if share >= GIL_SHARE_THRESHOLD else "no"
 
@@ -285,14 +282,40 @@ TABLES = {
     "sweep": sweep_table,
     "big": big_table,
     "threads": threads_table,
-    "ship": ship_table,
+    "instructions": instructions_table,
 }
 
 
+# The columns a terminal shows (besides the first): what decides, in 100 columns; summary.md has all.
+TERMINAL = {
+    TITLES["article"]: ["ns per call", f"{X} faster than pure Python", f"{X} faster than math", INSTRUCTIONS],
+    TITLES["crossing"]: ["crossing(25) ns", "factorial(25) ns", "cost of exactness ns",
+                         "crossing(25) instructions"],
+    TITLES["sweep"] + " (ns per call)": ["n=0", "n=20", "n=35", "n=1,000", "n=100,000", "instructions n=35"],
+    TITLES["threads"]: ["t1: one call", f"two threads {X} faster than in turns", "other thread ran",
+                        "idle cores"],
+}  # fmt: skip
+
+
 def tables(data: dict[str, Any]) -> list[Table]:
+    """Every table of the run, in the order of the scenarios, then the targets."""
     res = Results(data)
-    out = [TABLES[s](res) for s in SCENARIOS if res.rows(s)]
-    return out + ([targets_table(data["targets"])] if data.get("targets") else [])
+    out = [TABLES[s](res) for s in SCENARIOS if s in TABLES and res.rows(s)]
+    judged = [
+        g
+        for g in data.get("targets", [])
+        if g["met"] is not None or g.get("why", NOT_MEASURED) != NOT_MEASURED
+    ]
+    return out + ([targets_table(data["targets"])] if judged else [])
+
+
+def terminal_tables(data: dict[str, Any]) -> list[Table]:
+    """The tables as the terminal shows them: the columns of :data:`TERMINAL` where a table has many."""
+    out = []
+    for t in tables(data):
+        keep = next((cols for title, cols in TERMINAL.items() if t.title.startswith(title)), None)
+        out.append(t if keep is None else narrow(t, keep))
+    return out
 
 
 def summary_markdown(data: dict[str, Any]) -> str:
@@ -309,11 +332,12 @@ def summary_markdown(data: dict[str, Any]) -> str:
         "- Packages: " + ", ".join(f"{k} {v}" for k, v in m.get("packages", {}).items() if v),
         "- Harness: pyperf, one suite for the run (`pyperf.json` in the run's directory, readable with "
         "`python -m pyperf show`); settings: " + ", ".join(f"{k} {v}" for k, v in data["settings"].items()),
+        "- Instructions per call: callgrind (`python -m factlab.instructions`), where the run counted them: "
+        "they do not move with the machine's load.",
         "",
         "![factorial(25) per backend](chart.png)",
         "",
         "![per-call time across n](chart-detail.png)",
         "",
-        *(["![build, ship and import costs](chart-ship.png)", ""] if data["scenarios"].get("ship") else []),
     ]
     return "\n".join(out + [to_markdown(t) for t in tables(data)]).rstrip() + "\n"

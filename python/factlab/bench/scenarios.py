@@ -1,18 +1,17 @@
 """What a run times: the modes, the scenarios, and the plan of pyperf benchmarks (:func:`factlab.bench.plan`).
 
 A scenario is a function from a :class:`Context` (the backends, the mode) to
-:class:`Entry` items, one pyperf benchmark each, named like
-``article/pyo3/factorial(25)``; adding a scenario is one such function in
-:data:`SCENARIOS` and one table in :mod:`factlab.bench.report` (a scenario
-measured outside pyperf's loops adds a function to :data:`OTHER_ROWS`). Every backend
-list comes from the registry; nothing here names a backend.
+:class:`Entry` items, each named like ``article/pyo3/factorial(25)``: a pyperf
+benchmark, or, for the scenarios in :data:`COUNTED`, an instruction count
+under callgrind (:mod:`factlab.bench._count`). Adding a scenario is one such
+function in :data:`SCENARIOS` and one table in :mod:`factlab.bench.report`.
+Every backend list comes from the registry; nothing here names a backend.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import factlab
 
@@ -39,18 +38,26 @@ class Mode:
     big_ns: tuple[int, ...]
     strategy_ns: tuple[int, ...]
     threads_n: int
+    count_calls: int  # K of an instruction count (the runs of K and 2K calls): fewer for n >= 1000
+    count_ns: tuple[int, ...]  # the sweep's n counted with callgrind (beside the article's 25 and crossing)
 
 
 SWEEP_NS = (0, 5, 20, 21, 25, 34, 35, 100, 300, 1_000, 3_000, 10**4, 10**5)
 STRATEGY_NS = (35, 100, 1_000, 10**5)  # issue 16: one sweep row per allocation strategy
+# Counted with callgrind besides factorial(25) and crossing(25): the first big integer, and n where
+# the kernel's work outweighs the crossing. About 6 s a count, two at once: 38 counts, 2 minutes.
+COUNT_NS = (35, 1_000)
 MODES = {
     # A smoke run of seconds: rough figures, never published (`just docs-bench` refuses it).
-    "quick": Mode("quick", 1, 2, 1, 0.005, 1, 2, 0.3, 1.0, (0, 25, 35, 1000), (10**5,), (35,), 100_000),
+    "quick": Mode("quick", 1, 2, 1, 0.005, 1, 2, 0.3, 1.0, (0, 25, 35, 1000), (10**5,), (35,), 100_000,
+                  2_000, ()),
     # A few minutes on two cores: fewer processes and shorter values than pyperf's defaults.
-    "default": Mode("default", 2, 3, 1, 0.02, 1, 5, 2.0, 30.0, SWEEP_NS, (10**6,), STRATEGY_NS, 300_000),
+    "default": Mode("default", 2, 3, 1, 0.02, 1, 5, 2.0, 30.0, SWEEP_NS, (10**6,), STRATEGY_NS, 300_000,
+                    20_000, COUNT_NS),
     # pyperf's own defaults (20 processes x 3 values of 100 ms): for publication, about an hour.
-    "rigorous": Mode("rigorous", 20, 3, 1, 0.1, 3, 10, 20.0, 600.0, SWEEP_NS, (10**6,), STRATEGY_NS, 300_000),
-}
+    "rigorous": Mode("rigorous", 20, 3, 1, 0.1, 3, 10, 20.0, 600.0, SWEEP_NS, (10**6,), STRATEGY_NS, 300_000,
+                     20_000, COUNT_NS),
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -128,9 +135,16 @@ def threads(c: Context) -> Iterator[Entry]:
             yield c.entry("threads", b, c.mode.threads_n, threads=k)
 
 
-def ship(c: Context) -> Iterator[Entry]:
-    """Build, ship and import costs (factlab.bench.ship): measured outside pyperf, no pyperf benchmark."""
-    return iter(())
+def instructions(c: Context) -> Iterator[Entry]:
+    """Instructions per call (callgrind), which the machine's load does not move: the article's call,
+    each bare crossing, and a few n of the sweep (the load-independent column of their tables)."""
+    for b in c.modules:
+        yield c.entry("instructions", b, ARTICLE_N, checked=False)
+    for b in c.modules:
+        if factlab.spec(b).native:
+            yield c.entry("instructions", b, ARTICLE_N, call="crossing", checked=False)
+    for n in c.mode.count_ns:
+        yield from (c.entry("instructions", b, n, checked=False) for b in c.modules)
 
 
 SCENARIOS: dict[str, Callable[[Context], Iterator[Entry]]] = {
@@ -139,32 +153,23 @@ SCENARIOS: dict[str, Callable[[Context], Iterator[Entry]]] = {
     "sweep": sweep,
     "big": big,
     "threads": threads,
-    "ship": ship,
+    "instructions": instructions,
 }
-# Named with --scenario only: ship builds every backend from scratch (minutes of cold builds on two
-# cores, more than a default run's timing), and `--quick --scenario ship` is CI's variant.
-OPT_IN = ("ship",)
-DEFAULT_SCENARIOS = [s for s in SCENARIOS if s not in OPT_IN]
+COUNTED = ("instructions",)  # counted with callgrind after pyperf's suite, not timed
+DEFAULT_SCENARIOS = list(SCENARIOS)
 TITLES = {
     "article": "The seed article's loop: factorial(25), 1,000,000 calls",
     "crossing": "The bare crossing: crossing(25), no checks, no big int",
     "sweep": "Per-call time across n",
     "big": "Big n: where the kernel's algorithm matters, not the binding",
     "threads": "Threads: two factorials at once, does the binding release the GIL?",
-    "ship": "What it costs to build, ship and import",
+    "instructions": "Instructions per call (callgrind)",
 }
 
 
-# A scenario that measures outside pyperf's timing loops (sizes, build times: issue 15) yields no
-# Entry and registers here a function from (run directory, context) to its result rows; its table
-# goes in factlab.bench.report.TABLES, like every scenario's.
-def _ship_rows(run: Path, context: Context) -> list[dict[str, object]]:
-    from factlab.bench.ship import rows
-
-    return rows(run, context)
-
-
-OTHER_ROWS: dict[str, Callable[[Path, Context], list[dict[str, object]]]] = {"ship": _ship_rows}
+def calls(mode: Mode, n: int) -> int:
+    """K, the calls of an instruction count's shorter run: fewer where one call is long."""
+    return mode.count_calls if n < 1_000 else max(100, mode.count_calls // 40)
 
 
 def has_gmpy2() -> bool:

@@ -47,7 +47,8 @@ def static_link() -> dict[str, list[str]]:
     The archive is given by its full path: with ``-lfactlab_clib`` the linker
     would prefer the ``.so`` next to it. A Rust static library leaves the
     system libraries it needs (libc, libm, pthread, ...) to the final link:
-    rustc named them when it built the archive (``native-static-libs``).
+    rustc wrote them, as linker flags, when it built the archive
+    (``--print native-static-libs=FILE``): the file ``native-static-libs`` here.
     """
     native = (HERE / "native-static-libs").read_text(encoding="utf-8").split()
     extra_link_args = [flag for flag in native if not flag.startswith("-l")]

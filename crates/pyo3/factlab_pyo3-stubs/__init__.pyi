@@ -1,5 +1,6 @@
-# The compiled module's interface, for editors and type checkers (PyO3 does
-# not generate stubs yet). Checked against the module by mypy's stubtest.
+# factlab_pyo3's interface, for editors and type checkers (PyO3 does not
+# generate stubs yet): a PEP 561 stub-only package, shipped by maturin's
+# `include` (pyproject.toml). Checked against the module by mypy's stubtest.
 from typing import SupportsIndex
 
 __all__ = ["crossing", "factorial", "raise_panic"]

@@ -1,5 +1,5 @@
-# The hand-written module's interface, for editors and type checkers: maturin
-# ships a `<module>.pyi` next to Cargo.toml, with py.typed. Checked against the
+# factlab_capi's interface, for editors and type checkers: a PEP 561 stub-only
+# package, shipped by maturin's `include` (pyproject.toml). Checked against the
 # module by mypy's stubtest.
 from typing import Final, SupportsIndex
 
