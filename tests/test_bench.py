@@ -564,18 +564,6 @@ def test_targets_come_from_the_registry(monkeypatch):
     assert f"factorial(25), {X} faster than pure Python" not in names  # no bound of its own: not judged
 
 
-def test_no_backend_is_named_in_the_bench_or_ship():
-    """Which backends a table, a target or a build concerns comes from the registry, never from code."""
-    for folder in ("bench", "ship"):
-        for path in sorted((ROOT / "python/factlab" / folder).glob("*.py")):
-            tree = ast.parse(path.read_text(encoding="utf-8"))
-            literals = {
-                n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)
-            }
-            named = literals & set(factlab.backend_names())
-            assert not named, f"{path.name} names {named}"
-
-
 def _module(name: str, package: Path) -> str | None:
     """``name`` if it is a module of factlab, else its nearest enclosing one (None: not factlab's)."""
     parts = name.split(".")

@@ -6,6 +6,7 @@ registered by a pytest plugin in a child run, goes through the contract tests.
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import subprocess
@@ -109,3 +110,38 @@ def test_a_registered_backend_is_tested(tmp_path: Path, wrong: bool) -> None:
         assert "failed" in summary, child.stdout[-3000:]
     else:
         assert child.returncode == 0, child.stdout[-3000:]
+
+
+def test_no_module_but_the_registry_names_a_backend() -> None:
+    """Which backends a table, a target, a build or a cell concerns comes from the registry, never from code.
+
+    Every string literal of factlab's modules, of the book's figure renderer and of the tools is held
+    against the backend names; the registry itself and the backends' own modules are the exceptions.
+    """
+    files = [
+        *(ROOT / "python/factlab").rglob("*.py"),
+        ROOT / "docs/figures.py",
+        *(ROOT / "python/tools").glob("*.py"),
+    ]
+    own = {ROOT / "python/factlab/_registry.py", *(ROOT / "python/factlab/backends").glob("*.py")}
+    # The interpreter finders run before any venv and know no backend: their "python" is a command.
+    own |= {ROOT / "python/tools/find_python.py", ROOT / "python/tools/python_ft.py"}
+    for path in sorted(set(files) - own):
+        named = _string_literals(path) & set(factlab.backend_names())
+        assert not named, f"{path.relative_to(ROOT)} names {sorted(named)}"
+
+
+def _string_literals(path: Path) -> set[str]:
+    """The strings a module writes, less the parts of paths (``root / "python"`` is a folder)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    in_paths = {
+        id(side)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div)
+        for side in (node.left, node.right)
+    }
+    return {
+        n.value
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Constant) and isinstance(n.value, str) and id(n) not in in_paths
+    }

@@ -82,7 +82,8 @@ def test_offline_install_without_toolchains_runs_the_bench_and_the_contract(tmp_
 
     # The extra alone brings what the bench imports.
     ok([*pip, "factlab[bench]"], env)
-    ok([python, "-c", f"import {', '.join(BENCH_LIBRARIES)}"], env)
+    here = [name for name in BENCH_LIBRARIES if name != "tomli" or sys.version_info < (3, 11)]  # its marker
+    ok([python, "-c", f"import {', '.join(here)}"], env)
     ok([*pip, "-r", wheelhouse / "requirements.txt"], env)
 
     where = ok([python, "-c", "import factlab; print(factlab.__file__)"], env)

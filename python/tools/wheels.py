@@ -107,7 +107,8 @@ def build(out: Path) -> None:
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check"]
 
     # "./": a path for pip, not a name to look up.
-    projects = [f"./{project}" for project in ["python", "crates/clib", *factlab.build_projects()]]
+    # factlab itself (./python), the C ABI library, then every backend's project.
+    projects = ["./python", *(f"./{p}" for p in [factlab.CLIB.project, *factlab.build_projects()])]
     print(f"== wheels: {len(projects)} projects, for {sys.implementation.name} {sys.version.split()[0]}")
     # --no-build-isolation: the pinned build tools of the virtualenv, like `just setup`.
     step(
