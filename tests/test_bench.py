@@ -131,20 +131,16 @@ def test_compare_shows_the_earlier_runs_figures_and_latest_moves(first, tmp_path
     assert f"Change from {old.name} to {new.name}" in again.stdout
 
 
+def _quick_bench(out: Path) -> list[str]:
+    """A quick bench of the two baselines into ``out``, as a command line (for a child to kill)."""
+    names = f"{factlab.PURE},{factlab.STDLIB}"
+    return [sys.executable, "-m", "factlab", "bench", "--quick", "--backends", names, "--out", str(out)]
+
+
 def test_an_interrupted_run_leaves_latest_unchanged(first, tmp_path):
     out, _ = first
     before = (out / "latest").resolve()
-    cmd = [
-        sys.executable,
-        "-m",
-        "factlab",
-        "bench",
-        "--quick",
-        "--backends",
-        "python,math",
-        "--out",
-        str(out),
-    ]
+    cmd = _quick_bench(out)
     proc = subprocess.Popen(
         cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
     )
@@ -304,17 +300,7 @@ def _is_worker(p: psutil.Process) -> bool:
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
 def test_a_killed_bench_leaves_no_process_behind(tmp_path, sig):
-    cmd = [
-        sys.executable,
-        "-m",
-        "factlab",
-        "bench",
-        "--quick",
-        "--backends",
-        "python,math",
-        "--out",
-        str(tmp_path),
-    ]
+    cmd = _quick_bench(tmp_path)
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     while proc.poll() is None and not any(map(_is_worker, _descendants(proc.pid))):
         time.sleep(0.05)  # until pyperf's manager runs a worker: the deepest tree the bench makes

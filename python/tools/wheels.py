@@ -32,9 +32,9 @@ from packaging.requirements import Requirement
 from packaging.utils import NormalizedName, canonicalize_name, parse_wheel_filename
 
 import factlab
-from factlab._common import CommandError, run
+from factlab._common import CommandError, require_repo, run
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = require_repo("just wheels")
 # What runs the tests and the Python exercises from the wheelhouse; the rest comes from the
 # wheels' own declarations (their dependencies, factlab's `bench` extra).
 TEST_TOOLS = ("pytest", "hypothesis")

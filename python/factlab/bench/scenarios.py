@@ -196,16 +196,3 @@ def entries(
 ) -> list[Entry]:
     context = Context(mode, modules, gmpy2)
     return [e for s in SCENARIOS if s in scenarios for e in SCENARIOS[s](context)]
-
-
-def plan(
-    backends: list[str] | None = None, scenarios: list[str] | None = None, mode: str = "default"
-) -> list[str]:
-    """The names of the pyperf benchmarks a run would time, in order (backends that do not load are left out).
-
-    Every list comes from the registry at call time: a backend added with
-    :func:`factlab.register` is in the plan. A run may still skip a heavy
-    benchmark estimated slower than the mode allows (it says so in its tables).
-    """
-    modules, _ = load(backends)
-    return [e.name for e in entries(MODES[mode], modules, scenarios or DEFAULT_SCENARIOS, has_gmpy2())]
