@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Literal, Protocol, SupportsIndex, cast
 
 from factlab._common import repo_root
+from factlab._facts import CLIB, EVERYWHERE, NO_TARGETS, Reach, StableAbi, Targets
 
 # What kind of thing a backend is: the yardsticks, a compiled CPython
 # extension that holds the kernel, or a foreign-function interface that
@@ -31,31 +32,11 @@ Kind = Literal["baseline", "extension", "ffi"]
 # How a backend reaches the C ABI library: not at all, by opening the shared
 # library at run time (dlopen), or by linking the static library in.
 ClibLink = Literal["none", "dlopen", "static"]
-# An interpreter's (major, minor) version.
-Version = tuple[int, int]
-
 # The two yardsticks every table measures the others against, by role.
 PURE = "python"
 """The pure-Python loop: the seed article's baseline."""
 STDLIB = "math"
 """``math.factorial``: what a user would pick instead of any binding."""
-
-
-@dataclass(frozen=True)
-class Clib:
-    """The C ABI library: one project that every FFI backend reaches (``clib`` != "none")."""
-
-    project: str = "crates/clib"
-    """Its PEP 517 project (setuptools around cargo): the package ships the .so, the .a and the headers."""
-    module: str = "factlab_clib"
-    """The installed package that knows where the library and its headers are."""
-
-    def library_path(self) -> Path:
-        """The installed shared library (``libfactlab_clib.so``) that dlopen backends open."""
-        return cast(Path, importlib.import_module(self.module).library_path())
-
-
-CLIB = Clib()
 
 
 class Backend(Protocol):
@@ -64,63 +45,6 @@ class Backend(Protocol):
     def factorial(self, n: SupportsIndex, /) -> int:
         """Exactly ``math.factorial(n)``."""
         ...
-
-
-@dataclass(frozen=True)
-class Reach:
-    """Where a binding's tool says it runs; the matrix calls a failure outside it "unsupported"."""
-
-    newest_cpython: Version | None = None
-    """The newest CPython the tool supports (None: every CPython the matrix visits)."""
-    oldest_pypy: Version | None = (3, 9)
-    """The oldest PyPy it supports (None: no PyPy at all)."""
-    oldest_free_threaded: Version | None = (3, 13)
-    """The oldest free-threaded CPython it supports (None: no free-threaded build)."""
-    source: str = ""
-    """Where the tool says so: its changelog or docs, in one line."""
-
-    def covers(self, implementation: str, version: Version, free_threaded: bool = False) -> bool:
-        """Whether the tool documents support for this interpreter."""
-        if implementation == "pypy":
-            return self.oldest_pypy is not None and version >= self.oldest_pypy
-        if free_threaded and (self.oldest_free_threaded is None or version < self.oldest_free_threaded):
-            return False
-        return self.newest_cpython is None or version <= self.newest_cpython
-
-
-EVERYWHERE = Reach(source="the standard library, or only the C ABI library: every interpreter")
-
-
-@dataclass(frozen=True)
-class StableAbi:
-    """How a backend's project builds ONCE as a stable-ABI (abi3) wheel, or why it cannot."""
-
-    how: str
-    """What the build is, for the table: the tool and the feature or flag."""
-    config_settings: tuple[str, ...] = ()
-    """pip's ``-C`` options for ``pip wheel`` (maturin reads cargo's arguments from one)."""
-    env: tuple[tuple[str, str], ...] = ()
-    """Environment variables the build reads."""
-    refused: str = ""
-    """Why there is no stable-ABI build ("" when there is one)."""
-
-
-@dataclass(frozen=True)
-class Targets:
-    """The speed targets of this backend's own (ratios within one run; the bench judges them).
-
-    The targets shared by a whole kind (every extension at least 2x math.factorial at 25, ...)
-    live in the bench; these are the ones an issue set for one backend or one way of reaching C.
-    """
-
-    over_pure: float | None = None
-    """factorial(25) at least this many times faster than the pure-Python loop."""
-    at_35_of_math: float | None = None
-    """factorial(35) in at most this many times math.factorial's time."""
-    near: tuple[str, float] | None = None
-    """(another backend, r): factorial(25) in at most r times that backend's time."""
-    fastest: bool = False
-    """Faster than gmpy2 (GMP) at every n from 35 up, and than math.factorial at every n >= 21."""
 
 
 @dataclass(frozen=True)
@@ -155,7 +79,7 @@ class BackendSpec:
     """Where its tool says it runs (the matrix)."""
     stable_abi: StableAbi | None = None
     """Its abi3 build, or why there is none (None: nothing compiled of its own to make abi3)."""
-    targets: Targets = Targets()
+    targets: Targets = NO_TARGETS
     """Its own speed targets (the bench)."""
     gil_declaration: str = "nothing to declare (no module of its own)"
     """What its module tells a free-threaded CPython (Py_mod_gil): the matrix shows it beside the GIL

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from factlab._common import hide_prefix
-from factlab._registry import Version
+from factlab._facts import Version
 from factlab.matrix.workspace import out
 
 # The interpreters the book's matrix is about: one missing here is reported as missing, with

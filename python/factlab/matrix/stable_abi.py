@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import factlab
-from factlab._registry import StableAbi, Version
+from factlab._facts import StableAbi, Version
 from factlab.matrix.cells import Cell, call_name, probe
 from factlab.matrix.contract import contract
 from factlab.matrix.discovery import Interpreter

@@ -9,7 +9,7 @@ from typing import Any
 
 import factlab
 from factlab._common import scrub
-from factlab._registry import Version
+from factlab._facts import Version
 from factlab.matrix.cells import Cell
 from factlab.matrix.discovery import Interpreter
 from factlab.matrix.venvs import python_json
