@@ -40,8 +40,9 @@ def interpreter(id_: str) -> Interpreter:
     """An Interpreter as discovery would describe ``id_`` (nothing is run)."""
     implementation, _, version = id_.partition("-")
     major, minor = version.rstrip("t").split(".")
+    free_threaded = version.endswith("t")
     return Interpreter(
-        id_, "/nowhere", implementation, (int(major), int(minor)), version.endswith("t"), version
+        id_, "/nowhere", implementation, (int(major), int(minor)), free_threaded, version.rstrip("t")
     )
 
 
@@ -104,7 +105,10 @@ def test_stable_abi_rows_are_the_registrys(committed: dict[str, Any]) -> None:
 
 def test_subinterpreter_rows_cover_every_backend(committed: dict[str, Any]) -> None:
     found = {i["id"] for i in committed["interpreters"] if not i.get("missing")}
-    subinterpreter_versions = sorted(i for i in found if i.startswith("cpython-3.1") and i >= "cpython-3.12")
+    # CPython 3.12+ with a GIL: a free-threaded build (3.13t) has no per-interpreter GIL to prove.
+    subinterpreter_versions = sorted(
+        i for i in found if i.startswith("cpython-3.1") and i >= "cpython-3.12" and not i.endswith("t")
+    )
     rows = {(r["interpreter"], r["backend"], r["gil"]) for r in committed["subinterpreters"]}
     for interp in subinterpreter_versions:
         for name in factlab.backend_names():
@@ -207,6 +211,7 @@ def test_a_missing_interpreter_comes_with_its_install_command() -> None:
     assert missing == {
         "cpython-3.10": "pyenv install 3.10",
         "cpython-3.13": "pyenv install 3.13",
+        "cpython-3.13t": "just python-ft",  # built from Debian's source package, into factlab's cache
         "pypy-3.9": "apt-get install pypy3 pypy3-dev",
     }
     assert discovery.missing([], only=["cpython-3.12"]) == [discovery.Missing("cpython-3.12")]
@@ -367,10 +372,14 @@ def test_the_timer_publishes_pyperfs_mean() -> None:
 
 
 def test_the_probe_loads_and_checks(capsys: pytest.CaptureFixture[str]) -> None:
-    probe.probe([factlab.PURE, factlab.STDLIB])
-    got = json.loads(capsys.readouterr().out)
-    assert got[factlab.PURE] == {"artifact": "", "abi3": False, "calls": ["factorial"]}
-    assert "crossing" in got[factlab.STDLIB]["calls"]
+    """One backend per call: it says each stage first (the host reads where a crash happened), then
+    what it loaded; on a build with a GIL there is no GIL state to report."""
+    probe.probe(factlab.spec(factlab.PURE).module)
+    *stages, got = map(json.loads, capsys.readouterr().out.splitlines())
+    assert stages == [{"stage": "import"}, {"stage": "call"}]
+    assert got == {"artifact": "", "abi3": False, "calls": ["factorial"], "gil": None}
+    probe.probe(factlab.spec(factlab.STDLIB).module)
+    assert "crossing" in json.loads(capsys.readouterr().out.splitlines()[-1])["calls"]
 
 
 PY39_MODULES = sorted(

@@ -168,7 +168,8 @@ def disk_mb(folder: Path) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    default = Path(os.environ.get("FACTLAB_CACHE", Path.home() / ".cache" / "factlab")) / "python-ft"
+    # An empty FACTLAB_CACHE is unset (not the current folder): the matrix reads it the same way.
+    default = Path(os.environ.get("FACTLAB_CACHE") or Path.home() / ".cache" / "factlab") / "python-ft"
     parser.add_argument(
         "--cache", type=Path, default=default, help="where the build goes (outside the clone)"
     )

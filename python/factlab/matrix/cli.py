@@ -15,6 +15,7 @@ import factlab.matrix.venvs as venvs
 import factlab.matrix.workspace as workspace
 from factlab._common import CommandError, scrub
 from factlab.matrix.cells import Cell, run_interpreter
+from factlab.matrix.scaling import scaling
 from factlab.matrix.stable_abi import stable_abi
 from factlab.matrix.subinterpreters import subinterpreters
 from factlab.matrix.workspace import Progress
@@ -23,11 +24,13 @@ from factlab.matrix.workspace import Progress
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m factlab matrix",
-        description="Where each backend runs: every CPython >= 3.10 and PyPy found (the book expects "
-        f"{', '.join(discovery.EXPECTED)}), a virtualenv each (target/matrix/venvs/<id>), every backend "
-        "built there with pip, the contract tests, pyperf timings and callgrind instruction counts, the "
-        "stable-ABI artifacts and subinterpreters. Writes target/matrix/results.json, summary.md and "
-        "figures.md. An interpreter missing here is reported, with the command that installs it.",
+        description="Where each backend runs: every CPython >= 3.10 and PyPy found, and the free-threaded "
+        f"CPython of `just python-ft` (the book expects {', '.join(discovery.EXPECTED)}), a virtualenv each "
+        "(target/matrix/venvs/<id>), every backend built there with pip, the contract tests, pyperf "
+        "timings and callgrind instruction counts, the stable-ABI artifacts, subinterpreters, and on a "
+        "free-threaded CPython the GIL after each import and 1 thread against 2. Writes "
+        "target/matrix/results.json, summary.md and figures.md. An interpreter missing here is "
+        "reported, with the command that installs it.",
     )
     p.add_argument(
         "--python",
@@ -56,6 +59,12 @@ def parser() -> argparse.ArgumentParser:
         "is not ok now; interpreters missing here are reported, not counted",
     )
     check.add_argument("--compare", type=Path, metavar="JSON", help="the same, against these results")
+    p.add_argument(
+        "--merge-committed",
+        action="store_true",
+        help="write the committed results with this run's interpreters in place of theirs (the others "
+        "kept), e.g. with --only cpython-3.13t --only cpython-3.13; then `just docs-matrix`",
+    )
     return p
 
 
@@ -84,8 +93,11 @@ def main(argv: list[str] | None = None) -> int:
     if not interps:
         print("matrix: no interpreter to run", file=sys.stderr)
         return 1
+    base = committed_to_merge(args.quick) if args.merge_committed else None
+    if args.merge_committed and base is None:
+        return 2
     run = everything(interps, missing, args.quick, say)
-    folder = results.write(run)
+    folder = results.write(results.merge(base, run) if base is not None else run)
     counts = {s: sum(c["status"] == s for c in run["cells"]) for s in ("ok", "unsupported", "failed")}
     say("done", f"{counts} -> {scrub(str(folder))}/results.json, summary.md, figures.md")
     reference = args.compare or (workspace.committed() if args.check_committed else None)
@@ -105,6 +117,7 @@ def everything(
         cells += run_interpreter(interp, ready[interp.id], clib_wheel, quick, say)
     abi3 = stable_abi(interps, cells, quick, say)
     subs = subinterpreters(interps, cells, quick, say)
+    threads = scaling(interps, cells, quick, say)
     return results.assemble(
         quick=quick,
         seconds=say.elapsed(),
@@ -113,7 +126,23 @@ def everything(
         cells=cells,
         stable_abi=abi3,
         subinterpreters=subs,
+        threads=threads,
     )
+
+
+def committed_to_merge(quick: bool) -> dict[str, Any] | None:
+    """The committed results a run of this mode is merged into; None (said why, before any work) if
+    there are none, or if they were made in the other mode (quick and full figures do not mix)."""
+    try:
+        committed: dict[str, Any] = json.loads(workspace.committed().read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        print(f"matrix: --merge-committed: {scrub(str(exc))}", file=sys.stderr)
+        return None
+    if bool(committed.get("quick")) != quick:
+        kind = "--quick" if committed.get("quick") else "full"
+        print(f"matrix: --merge-committed: the committed run is a {kind} one: run that mode", file=sys.stderr)
+        return None
+    return committed
 
 
 def check(reference: Path, run: dict[str, Any], only: list[str]) -> int:

@@ -23,8 +23,12 @@ ORACLE_DIFFERS: dict[str, tuple[tuple[str, ...], str]] = {
     ),
 }
 
+# Eight threads calling one backend at once, each result checked against math.factorial: on a
+# free-threaded CPython, the test that the backend is safe without a GIL.
+THREADS_TEST = "test_eight_threads_agree_with_math"
 # The contract tests --quick runs (the others are the long ones).
 QUICK_TESTS = (
+    THREADS_TEST,
     "test_seed_article_value",
     "test_odd_inputs_outcome_for_outcome",
     "test_bound_refused_before_any_work",
@@ -52,29 +56,37 @@ def describe(quick: bool, interps: list[Interpreter]) -> dict[str, Any]:
 
 
 def contract(
-    interp: Interpreter, names: list[str], log: Path, *, quick: bool, pythonpath: Path | None = None
+    interp: Interpreter,
+    names: list[str],
+    log: Path,
+    *,
+    quick: bool,
+    pythonpath: Path | None = None,
+    errors: tuple[str, ...] = (),
 ) -> dict[str, str]:
-    """Run tests/test_contract.py in the venv: backend -> "" (passed) or why it failed."""
+    """Run tests/test_contract.py in the venv: backend -> "" (passed) or why it failed.
+
+    ``errors``: warnings the run turns into errors (pytest's ``-W``, e.g. the one CPython raises when
+    an import turns the GIL back on: a run that must stay without a GIL fails if it does not).
+    """
     junit = log.with_suffix(".xml")
     if junit.exists():
         junit.unlink()
-    select = " or ".join(names)
+    # --backend (tests/conftest.py): exactly the tests parametrized with these backends; -k would
+    # also pick others whose names contain one (a test "..._with_math", a backend "rust-cpython").
+    chosen = [option for name in names for option in ("--backend", name)]
+    tests = []
     if quick:
-        # The seed value, the odd inputs, the signature and the bound; the
-        # 0..1000 sweep, hypothesis and the threads run in the full matrix.
-        select = f"({select}) and ({' or '.join(QUICK_TESTS)})"
+        # The seed value, the odd inputs, the signature, the bound and eight threads; the
+        # 0..1000 sweep and hypothesis run in the full matrix.
+        tests.append(f"({' or '.join(QUICK_TESTS)})")
     left_out = ORACLE_DIFFERS.get(interp.implementation, ((), ""))[0]
     if left_out:
-        select = f"({select}) and not ({' or '.join(left_out)})"
-    cmd: list[str | Path] = [
-        interp.python,
-        "-m",
-        "pytest",
-        "tests/test_contract.py",
-        "-p",
-        "no:cacheprovider",
-    ]
-    cmd += ["-q", "-m", "not slow", f"--junitxml={junit}", "-k", select]
+        tests.append(f"not ({' or '.join(left_out)})")
+    cmd: list[str | Path] = [interp.python, "-m", "pytest", "tests/test_contract.py", "-q"]
+    cmd += ["-p", "no:cacheprovider", "-m", "not slow", f"--junitxml={junit}", *chosen]
+    cmd += ["-k", " and ".join(tests)] if tests else []
+    cmd += [option for warning in errors for option in ("-W", f"error:{warning}")]
     env = {**child_env(interp, pythonpath), "FACTLAB_ALLOW_UNBUILT": "1"}
     ran = run(cmd, cwd=root(), env=env, timeout=1800, log=log)
     return junit_outcomes(junit, names, ran.out)
@@ -91,6 +103,20 @@ def backend_of(test_id: str, names: list[str]) -> str | None:
     params = match.group(1)
     fits = [n for n in names if params == n or params.startswith(n + "-") or params.endswith("-" + n)]
     return max(fits, key=len) if fits else None
+
+
+def passed(junit: Path, names: list[str], test: str) -> set[str]:
+    """The backends for which ``test`` ran and passed in a contract run (read from its JUnit file)."""
+    if not junit.exists():
+        return set()
+    found: set[str] = set()
+    for case in ET.parse(junit).iter("testcase"):
+        test_id = case.get("name", "")
+        name = backend_of(test_id, names)
+        spoiled = any(case.find(outcome) is not None for outcome in ("failure", "error", "skipped"))
+        if name and test_id.startswith(f"{test}[") and not spoiled:
+            found.add(name)
+    return found
 
 
 def junit_outcomes(junit: Path, names: list[str], output: str) -> dict[str, str]:

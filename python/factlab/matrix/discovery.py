@@ -1,10 +1,11 @@
-"""Which interpreters the matrix runs: each CPython >= 3.10 and PyPy that pyenv or ``PATH`` offers,
-and any ``--python PATH``; the ones the book expects but this machine lacks, with the command that
-installs them."""
+"""Which interpreters the matrix runs: each CPython >= 3.10 and PyPy that pyenv or ``PATH`` offers, the
+free-threaded CPython that ``just python-ft`` built into its cache, and any ``--python PATH``; the ones
+the book expects but this machine lacks, with the command that installs them."""
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -16,8 +17,11 @@ from factlab.matrix.workspace import out
 
 # The interpreters the book's matrix is about: one missing here is reported as missing, with
 # the command that installs it, and the run goes on with what it found.
-EXPECTED = ("cpython-3.10", "cpython-3.11", "cpython-3.12", "cpython-3.13", "pypy-3.9")
+EXPECTED = ("cpython-3.10", "cpython-3.11", "cpython-3.12", "cpython-3.13", "cpython-3.13t", "pypy-3.9")
 OLDEST_CPYTHON = (3, 10)
+# Where `just python-ft` (python/tools/python_ft.py) builds its free-threaded CPython, under the cache
+# (FACTLAB_CACHE, else ~/.cache/factlab): one folder per Debian version it was built from.
+FREE_THREADED_BUILDS = "python-ft/*/prefix/bin/python3.*t"
 
 # What a candidate says it is: implementation, (major, minor), free-threaded, full version.
 ASK = (
@@ -73,6 +77,8 @@ def install_hint(interpreter: str) -> str:
     implementation, _, version = interpreter.partition("-")
     if implementation == "pypy":  # Debian's pypy3, with the headers cpyext builds need
         return "apt-get install pypy3 pypy3-dev"
+    if version.endswith("t"):  # free-threaded: built from Debian's source package, once, into the cache
+        return "just python-ft"
     return f"pyenv install {version}"
 
 
@@ -96,8 +102,18 @@ def describe(path: str) -> Interpreter | None:
     return found
 
 
+def cache() -> Path:
+    """factlab's cache outside the clone, where ``just python-ft`` builds (``FACTLAB_CACHE`` moves it)."""
+    return Path(os.environ.get("FACTLAB_CACHE") or Path.home() / ".cache" / "factlab").expanduser()
+
+
+def free_threaded_builds() -> list[str]:
+    """The free-threaded interpreters ``just python-ft`` built, whatever their version."""
+    return [str(p) for p in sorted(cache().glob(FREE_THREADED_BUILDS)) if p.is_file()]
+
+
 def candidates() -> list[str]:
-    """Every interpreter pyenv or PATH offers that the matrix may want."""
+    """Every interpreter pyenv, PATH or factlab's cache offers that the matrix may want."""
     found: list[str] = []
     pyenv = shutil.which("pyenv")
     if pyenv:
@@ -111,7 +127,7 @@ def candidates() -> list[str]:
     names = [f"python3.{m}{t}" for m in minors for t in ("", "t")] + ["python3", "pypy3", "pypy"]
     names += [f"pypy3.{m}" for m in range(9, 13)]
     found += [p for p in (shutil.which(name) for name in names) if p]
-    return found
+    return found + free_threaded_builds()
 
 
 def wanted(found: Interpreter) -> bool:

@@ -1,11 +1,16 @@
 """What the matrix runs INSIDE each venv, on every interpreter (PyPy 3.9 included): Python 3.9 syntax.
 
-- :func:`probe`: import each backend, check 25!, and say which compiled file was loaded (the abi3
-  proof needs to know it was the ``.abi3.so``);
-- :func:`subinterpreter_probe`: import one backend in a new subinterpreter and compute there.
+- :func:`probe`: import ONE backend's module (the host starts a child per backend: a module that crashes
+  the interpreter loses only its own cell), check 25!, say which compiled file was loaded (the abi3
+  proof needs to know it was the ``.abi3.so``) and, on a free-threaded CPython, whether the import
+  turned the GIL back on and what CPython warned;
+- :func:`subinterpreter_probe`: import one backend in a new subinterpreter and compute there;
+- :func:`threads_probe`: calls per second from one thread and from two, and one ``factorial(100_000)``
+  against two in parallel.
 
-Each prints one line of JSON, which the host reads (``python -c "from factlab.matrix.probe import
-probe; probe([...])"``). The timings are :mod:`factlab.matrix.timer`'s, with pyperf.
+Each prints JSON lines, the result last (``python -c "from factlab.matrix.probe import probe;
+probe(...)"``); :func:`probe` first says each stage it enters, so that the host knows where a crash
+happened. The timings are :mod:`factlab.matrix.timer`'s, with pyperf.
 """
 
 from __future__ import annotations
@@ -14,11 +19,20 @@ import importlib
 import json
 import os
 import sys
+import sysconfig
+import threading
+import time
+import warnings
+from collections.abc import Callable
 from importlib import machinery
+from itertools import repeat
 from typing import Any
 
 # The answer every cell checks first.
 F25 = 15511210043330985984000000
+BIG = 100_000  # the long call of the threads probe: it releases the GIL in every native backend
+BATCH = 100  # calls between two looks at the clock in the threads probe
+ROUNDS = 10  # the most rounds of the threads probe's measures (each 1 thread, then 2)
 
 SUBINTERPRETER_CODE = """
 import math, importlib
@@ -41,25 +55,42 @@ def compiled_file(extension: str) -> str:
     return os.path.basename(compiled[0]) if compiled else ""
 
 
-def probe(names: list[str]) -> None:
-    """Print, as JSON: for each backend, its load error, or its compiled file, abi3 flag and calls."""
-    import factlab
+def gil_enabled() -> bool | None:
+    """``sys._is_gil_enabled()`` on a free-threaded CPython (3.13t+); None on a build with a GIL."""
+    check = getattr(sys, "_is_gil_enabled", None)
+    if check is None or not sysconfig.get_config_var("Py_GIL_DISABLED"):
+        return None
+    return bool(check())
 
-    out: dict[str, Any] = {}
-    for name in names:
-        entry = factlab.spec(name)
-        try:
-            module = importlib.import_module(entry.module)
-            value = module.factorial(25)
-            if value != F25:
-                raise AssertionError(f"factorial(25) returned {value!r}")
-        except Exception as exc:  # the probe reports any failure, it does not stop
-            out[name] = {"error": f"{type(exc).__name__}: {exc}"}
-            continue
-        artifact = compiled_file(entry.extension) if entry.extension else ""
-        calls = ["factorial"] + (["crossing"] if hasattr(module, "crossing") else [])
-        out[name] = {"artifact": artifact, "abi3": ".abi3." in artifact, "calls": calls}
-    print(json.dumps(out))
+
+def say(**line: Any) -> None:
+    print(json.dumps(line), flush=True)
+
+
+def probe(module: str, extension: str = "") -> None:
+    """Import ``module`` and compute 25!; print its load error, or its compiled file, abi3 flag, calls
+    and (free-threaded CPython) the GIL's state before and after the import, with the warnings raised."""
+    before = gil_enabled()
+    say(stage="import")
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            loaded = importlib.import_module(module)
+        after = gil_enabled()
+        say(stage="call")
+        value = loaded.factorial(25)
+        if value != F25:
+            raise AssertionError(f"factorial(25) returned {value!r}")
+    except Exception as exc:  # the probe reports any failure, it does not stop
+        say(error=f"{type(exc).__name__}: {exc}")
+        return
+    artifact = compiled_file(extension) if extension else ""
+    calls = ["factorial"] + (["crossing"] if hasattr(loaded, "crossing") else [])
+    gil = None
+    if before is not None:
+        words = [f"{w.category.__name__}: {w.message}" for w in caught]
+        gil = {"before": before, "after_import": after, "warnings": words}
+    say(artifact=artifact, abi3=".abi3." in artifact, calls=calls, gil=gil)
 
 
 def subinterpreter_probe(module: str, gil: str) -> None:
@@ -92,3 +123,80 @@ def subinterpreter_probe(module: str, gil: str) -> None:
         finally:
             _interpreters.destroy(interp)
     print(json.dumps({"status": "failed" if reason else "ok", "reason": reason}))
+
+
+def run_threads(count: int, work: Callable[[], int]) -> tuple[float, int]:
+    """``count`` threads started together on ``work``: the wall time from the first start to the last
+    end, and the sum of what ``work`` returned (the calls each made).
+
+    Each thread reads the clock itself, around its own work: the main thread, waiting, may not get a
+    core back before the work is done (two threads on two cores), and a thread may start late (on a
+    build with a GIL it must first take the GIL): only the span of all of them is the time.
+    """
+    start = threading.Barrier(count)
+    spans: list[tuple[float, float, int]] = []
+
+    def thread() -> None:
+        start.wait()
+        began = time.perf_counter()
+        done = work()
+        spans.append((began, time.perf_counter(), done))
+
+    threads = [threading.Thread(target=thread) for _ in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if len(spans) < count:
+        raise RuntimeError("a thread's work raised: see the error above")
+    wall = max(end for _, end, _ in spans) - min(began for began, _, _ in spans)
+    return wall, sum(done for _, _, done in spans)
+
+
+def calls_per_second(f: Callable[[int], int], count: int, seconds: float) -> float:
+    """Calls of ``f(25)`` per second, all ``count`` threads together, each calling for ``seconds``."""
+
+    def work() -> int:
+        clock = time.perf_counter
+        calls, t0 = 0, clock()
+        while clock() - t0 < seconds:
+            for _ in repeat(None, BATCH):
+                f(25)
+            calls += BATCH
+        return calls
+
+    wall, calls = run_threads(count, work)
+    return calls / wall
+
+
+def big_seconds(f: Callable[[int], int], count: int) -> float:
+    """The wall time of ``count`` threads each computing ``f(100_000)``, started together."""
+
+    def work() -> int:
+        f(BIG)
+        return 1
+
+    return run_threads(count, work)[0]
+
+
+def best(measure: Callable[[int], float], budget: float, pick: Callable[..., float]) -> dict[str, Any]:
+    """``measure(1)`` and ``measure(2)`` in alternate rounds, as many as fit in ``budget`` seconds (1 to
+    :data:`ROUNDS`); the ``pick`` (max, min) of each, and the number of rounds."""
+    got: dict[str, list[float]] = {"1": [], "2": []}
+    t0 = time.perf_counter()
+    while not got["1"] or (time.perf_counter() - t0 < budget and len(got["1"]) < ROUNDS):
+        for count in (1, 2):
+            got[str(count)].append(measure(count))
+    return {"1": pick(got["1"]), "2": pick(got["2"]), "rounds": len(got["1"])}
+
+
+def threads_probe(module: str, seconds: float, budget: float) -> None:
+    """One thread and two: ``factorial(25)`` calls per second (the best rounds that fit in ``budget``
+    seconds), and the time of ``factorial(100_000)`` alone against two of them in parallel (the best
+    rounds that fit in another ``budget``). Prints ``{"gil_enabled", "calls_per_s": {"1", "2"},
+    "big_s": {"1", "2"}, "rounds": {"calls", "big"}}``."""
+    f = importlib.import_module(module).factorial
+    rates = best(lambda count: calls_per_second(f, count, seconds), budget, max)
+    big = best(lambda count: big_seconds(f, count), budget, min)
+    rounds = {"calls": rates.pop("rounds"), "big": big.pop("rounds")}
+    say(gil_enabled=gil_enabled(), calls_per_s=rates, big_s=big, rounds=rounds)

@@ -1,6 +1,7 @@
-"""A run's results: assembled, written (``results.json``, ``summary.md``, ``figures.md``), and compared
-with the committed ones (``--check-committed``): a cell they mark ok that is not ok now is a
-regression; an interpreter they cover that this machine lacks is reported, never counted as one."""
+"""A run's results: assembled, written (``results.json``, ``summary.md``, ``figures.md``), compared
+with the committed ones (``--check-committed``: a cell they mark ok that is not ok now is a
+regression; an interpreter they cover that this machine lacks is reported, never counted as one),
+and merged into them (``--merge-committed``: a run of some interpreters replaces theirs)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ def assemble(
     cells: list[Cell],
     stable_abi: list[dict[str, Any]],
     subinterpreters: list[dict[str, Any]],
+    threads: dict[str, Any],
 ) -> dict[str, Any]:
     """The run as results.json holds it."""
     why_not = timing.not_counted(quick)
@@ -58,6 +60,7 @@ def assemble(
         "cells": [c.as_dict() for c in cells],
         "stable_abi": stable_abi,
         "subinterpreters": subinterpreters,
+        "threads": threads,
     }
 
 
@@ -130,3 +133,46 @@ def check_committed(
         for i in absent
     ]
     return compare(within(committed, here), now), unchecked
+
+
+def order(interpreter: str) -> tuple[int, tuple[int, ...], bool]:
+    """Where an interpreter's column goes: CPythons by version (each free-threaded build after its
+    GIL build), then PyPy."""
+    implementation, _, version = interpreter.partition("-")
+    numbers = tuple(int(part) for part in version.rstrip("t").split("."))
+    return ({"cpython": 0, "pypy": 1}.get(implementation, 2), numbers, version.endswith("t"))
+
+
+def replaced(old: list[dict[str, Any]], new: list[dict[str, Any]], here: list[str]) -> list[dict[str, Any]]:
+    """``old``'s rows of the interpreters not in ``here``, then ``new``'s, in the columns' order."""
+    rows = [r for r in old if r["interpreter"] not in here] + [r for r in new if r["interpreter"] in here]
+    return sorted(rows, key=lambda r: order(r["interpreter"]))  # stable: each column's rows keep their order
+
+
+def merge(committed: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
+    """The committed results with the run's interpreters in place of theirs, or added.
+
+    Per interpreter (its listing, cells, subinterpreters, threads, what its contract left out): the
+    run's. The whole-run parts stay the committed run's: its header and the stable-ABI proof (each
+    abi3 wheel built once, on the oldest CPython, and proven on all of them is one experiment).
+    ``merged`` says which interpreters came from which run, and how that run timed its calls.
+    """
+    here = ran(run)
+    merged = copy.deepcopy(committed)
+    listed = [i for i in committed["interpreters"] if i["id"] not in here]
+    listed += [i for i in run["interpreters"] if i["id"] in here]
+    merged["interpreters"] = sorted(listed, key=lambda i: order(i["id"]))
+    merged["cells"] = replaced(committed["cells"], run["cells"], here)
+    merged["subinterpreters"] = replaced(committed.get("subinterpreters", []), run["subinterpreters"], here)
+    threads = copy.deepcopy(run.get("threads") or committed.get("threads") or {})
+    if threads:
+        threads["rows"] = replaced((committed.get("threads") or {}).get("rows", []), threads["rows"], here)
+    merged["threads"] = threads
+    left_out = {k: v for k, v in committed["contract"].get("left_out", {}).items() if k not in here}
+    merged["contract"]["left_out"] = left_out | run["contract"].get("left_out", {})
+    earlier = [m for m in committed.get("merged", []) if set(m["interpreters"]) - set(here)]
+    for m in earlier:
+        m["interpreters"] = [i for i in m["interpreters"] if i not in here]
+    part = {k: run[k] for k in ("generated", "seconds", "quick", "timing", "instructions") if k in run}
+    merged["merged"] = [*earlier, {"interpreters": here, **part}]
+    return merged

@@ -16,9 +16,10 @@ from typing import Any
 
 import factlab
 from factlab._facts import StableAbi, Version
-from factlab.matrix.cells import Cell, call_name, probe
+from factlab.matrix.cells import Cell, call_name
 from factlab.matrix.contract import contract
 from factlab.matrix.discovery import Interpreter
+from factlab.matrix.loading import probe
 from factlab.matrix.timing import time_backend
 from factlab.matrix.venvs import Build, build_wheel, install, is_abi3, wheel_tags
 from factlab.matrix.workspace import Progress, logs, out, root

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +19,9 @@ from packaging.requirements import Requirement
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
 import factlab
-from factlab._common import Ran, run
+from factlab._common import Ran, run, scrub
 from factlab.matrix.discovery import ASK, Interpreter
+from factlab.matrix.tools import Tools
 from factlab.matrix.workspace import Progress, logs, out, root
 
 REQUIREMENTS = "requirements-matrix.txt"
@@ -110,8 +111,17 @@ def is_abi3(wheel: Path) -> bool:
     return any(t.abi == "abi3" for t in tags)
 
 
-def prepare_venv(interp: Interpreter, say: Progress) -> str | None:
-    """Make (or reuse) the venv and install the pinned tools and factlab; None, or the error."""
+@dataclass
+class Ready:
+    """A venv made for one interpreter: why it cannot serve at all, or the tools pip refused there."""
+
+    problem: str = ""
+    """Why no cell can be measured here ("" when the venv is ready)."""
+    tools: Tools = field(default_factory=Tools)
+
+
+def prepare_venv(interp: Interpreter, say: Progress) -> Ready:
+    """Make (or reuse) the venv and install the pinned tools and factlab."""
     where = logs(interp.id)
     if interp.python.exists():
         ran = run([interp.python, "-c", ASK], log=where / "venv-check.log")
@@ -121,17 +131,36 @@ def prepare_venv(interp: Interpreter, say: Progress) -> str | None:
         say(interp.id, f"virtualenv {interp.venv.relative_to(root())}")
         ran = run([interp.path, "-m", "venv", interp.venv], env=child_env(), log=where / "venv.log")
         if not ran.ok:
-            return f"`python -m venv` failed: {ran.error()}"
-    say(interp.id, f"pip install -r {REQUIREMENTS} and factlab")
+            return Ready(f"`python -m venv` failed: {ran.error()}")
+    tools = install_tools(interp, say)
+    if tools.harness():
+        refused = " / ".join(f"{tool}: {tools.refused[tool]}" for tool in tools.harness())
+        return Ready(f"the pinned tools every cell needs do not install: {refused}", tools)
     pip: list[str | Path] = [interp.python, "-m", "pip", "install", "--quiet"]
-    ran = pip_run([*pip, "-r", root() / REQUIREMENTS], interp, where / "requirements.log")
-    if not ran.ok:
-        return f"the pinned tools do not install: {ran.error()}"
     editable: list[str | Path] = ["--no-deps", "--no-build-isolation", "--editable", factlab_project()]
     ran = pip_run([*pip, *editable], interp, where / "factlab.log")
     if not ran.ok:
-        return f"the factlab package does not install: {ran.error()}"
-    return None
+        return Ready(f"the factlab package does not install: {ran.error()}", tools)
+    return Ready("", tools)
+
+
+def install_tools(interp: Interpreter, say: Progress) -> Tools:
+    """The pinned tools in one pip call; if pip refuses, each pin alone, each refusal in pip's words."""
+    where, requirements = logs(interp.id), root() / REQUIREMENTS
+    say(interp.id, f"pip install -r {REQUIREMENTS} and factlab")
+    pip: list[str | Path] = [interp.python, "-m", "pip", "install", "--quiet"]
+    ran = pip_run([*pip, "-r", requirements], interp, where / "requirements.log")
+    if ran.ok:
+        return Tools()
+    say(interp.id, f"pip refused the pins together ({ran.error(100)}): one tool at a time")
+    tools = Tools()
+    for name, version in pinned_tools(interp, requirements).items():
+        pin = f"{name}=={version}" if version[:1].isdigit() else f"{name}{version}"
+        ran = pip_run([*pip, pin], interp, where / f"requirements-{name}.log")
+        if not ran.ok:
+            tools.refused[name] = scrub(ran.error())
+            say(interp.id, f"  {pin}: REFUSED ({tools.refused[name][:100]})")
+    return tools
 
 
 def pip_run(cmd: list[str | Path], interp: Interpreter, log: Path, env: dict[str, str] | None = None) -> Ran:
@@ -177,9 +206,10 @@ def install(interp: Interpreter, wheels: list[Path], log: Path, target: Path | N
     return pip_run([*cmd, *wheels], interp, log)
 
 
-def build_clib(interps: list[Interpreter], ready: dict[str, str | None], say: Progress) -> Path | None:
+def build_clib(interps: list[Interpreter], ready: dict[str, Ready], say: Progress) -> Path | None:
     """The C ABI library's wheel, built once with the first ready venv (no Python in it: py3-none)."""
-    builder = next((i for i in interps if ready[i.id] is None), None)
+    usable = [i for i in interps if not ready[i.id].problem]
+    builder = min(usable, key=lambda i: bool(ready[i.id].tools.refused), default=None)  # no refusal first
     if builder is None:
         return None
     clib = factlab.CLIB.project
@@ -190,17 +220,23 @@ def build_clib(interps: list[Interpreter], ready: dict[str, str | None], say: Pr
     return built.wheel if built.ok else None
 
 
-def build_all(interp: Interpreter, clib_wheel: Path | None, say: Progress) -> dict[str, Build]:
-    """Every project built and installed in the interpreter's venv: project -> Build."""
+def build_all(
+    interp: Interpreter, clib_wheel: Path | None, say: Progress, skip: dict[str, str] | None = None
+) -> dict[str, Build]:
+    """Every project built and installed in the interpreter's venv: project -> Build.
+
+    ``skip``: project -> why it is not built (a tool its build needs was refused here).
+    """
     where = logs(interp.id)
-    projects = factlab.build_projects()
+    skip = skip or {}
+    projects = [p for p in factlab.build_projects() if p not in skip]
     if clib_wheel is None:
-        return {
-            p: Build(False, f"the C ABI library ({factlab.CLIB.project}) did not build") for p in projects
-        }
+        why = f"the C ABI library ({factlab.CLIB.project}) did not build"
+        return {p: Build(False, skip.get(p, why)) for p in factlab.build_projects()}
     ran = install(interp, [clib_wheel], where / "clib-install.log")
     if not ran.ok:
-        return {p: Build(False, f"the C ABI library does not install: {ran.error()}") for p in projects}
+        why = f"the C ABI library does not install: {ran.error()}"
+        return {p: Build(False, skip.get(p, why)) for p in factlab.build_projects()}
     results: dict[str, Build] = {}
     for project in projects:
         say(interp.id, f"pip wheel {project}")
@@ -213,4 +249,4 @@ def build_all(interp: Interpreter, clib_wheel: Path | None, say: Progress) -> di
         if not built.ok:
             say(interp.id, f"  {project}: FAILED ({built.reason[:100]})")
         results[project] = built
-    return results
+    return results | {project: Build(False, why) for project, why in skip.items()}
