@@ -8,8 +8,10 @@ by ``just docs-bench``), and of ``src/ship/figures.md``, from
 
 - ``{{#include ../bench/figures.md:pyo3}}``: one backend's table;
 - ``{{#include ../bench/figures.md:pyo3-f25}}``: one figure, inside a sentence;
-- ``article``, ``measured``, ``threads``, ``targets``, ``machine``: the tables
-  the chapters share, the same tables (and words) as the bench prints.
+- ``article``, ``measured``, ``threads``, ``batch``, ``digits``, ``targets``,
+  ``machine``: the tables the chapters share, the same tables (and words) as
+  the bench prints (``batch`` and ``digits`` say so when the committed run
+  predates their scenarios).
 
 The backends come from the registry and the formats and tables from
 ``factlab.bench.report`` and ``factlab.ship.report``, imported from the source
@@ -41,6 +43,7 @@ FIGURES = HERE / "src" / "bench" / "figures.md"
 SHIP = HERE / "src" / "ship" / "ship.json"  # `just ship`, copied by `just ship --publish latest`
 SHIP_FIGURES = HERE / "src" / "ship" / "figures.md"
 BIG_N = 100_000
+NEWER = ("batch", "digits")  # scenarios a run published before them lacks (issue 21)
 
 
 class MissingFigure(Exception):
@@ -139,6 +142,10 @@ def inline_figures(r: Figures, names: list[str], native: set[str]) -> dict[str, 
     return out
 
 
+def predates(scenario: str) -> str:
+    return f"*The committed run predates the {scenario} scenario: `just bench`, then `just docs-bench`.*"
+
+
 def table(t: Table) -> list[str]:
     return to_markdown(t).splitlines()[2:]  # the chapter gives the title
 
@@ -159,6 +166,9 @@ def render(data: dict[str, Any]) -> str:
     parts += anchored("measured", measured_table(r, names, native))
     parts += anchored("spread-note", [report.SPREAD_NOTE])
     parts += anchored("threads", table(report.threads_table(r)))
+    for scenario in NEWER:
+        present = r.rows(scenario)
+        parts += anchored(scenario, table(report.TABLES[scenario](r)) if present else [predates(scenario)])
     parts += anchored("targets", table(report.targets_table(data["targets"])))
     for b in names:
         parts += anchored(b, backend_table(r, b, b in native))

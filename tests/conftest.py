@@ -4,7 +4,9 @@ Parametrizing over the registry is what makes a new backend tested by
 registering it. The fixtures:
 
 - ``backend``: every backend (``backend_name`` is its name);
-- ``native``: the backends that cross into native code (``native_name``).
+- ``native``: the backends that cross into native code (``native_name``);
+
+and ``throwaway()``, a backend registered for one test only.
 
 Narrower sets come from the registry's facts in the test files themselves
 (``spec.kind``, ``spec.clib``, ``spec.refcounts_by_hand``, ...).
@@ -23,6 +25,26 @@ import factlab
 def names(keep: Callable[[factlab.BackendSpec], bool]) -> list[str]:
     """The registered backends for which ``keep(spec)`` is true, in the registry's order."""
     return [entry.name for entry in factlab.specs() if keep(entry)]
+
+
+def throwaway(monkeypatch: pytest.MonkeyPatch, **fields: object) -> factlab.BackendSpec:
+    """Register a backend named ``throwaway`` for one test (``monkeypatch`` removes it after).
+
+    An extension of its own project by default; ``fields`` set any other fact.
+    """
+    spec = factlab.BackendSpec(
+        **{  # type: ignore[arg-type]
+            "name": "throwaway",
+            "module": "factlab_throwaway",
+            "summary": "a test's backend",
+            "kind": "extension",
+            "tool": "throwaway-tool",
+            "project": "crates/throwaway",
+            **fields,
+        }
+    )
+    monkeypatch.setitem(factlab._registry._REGISTERED, spec.name, spec)
+    return spec
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -9,9 +9,12 @@ from __future__ import annotations
 import array
 import math
 import operator
+import random
+import re
 from collections.abc import Callable
 from decimal import Decimal
 from fractions import Fraction
+from typing import Any
 
 from factlab.backends.pure import LONG_MAX
 
@@ -157,3 +160,64 @@ def expected(arg: object) -> str:
     if beyond_bound(arg):
         return "raises builtins.OverflowError"
     return outcome(math.factorial, arg)  # type: ignore[arg-type]
+
+
+# --- the same table, element-wise, for factorials and factorial_str ----------------------
+
+PREFIXED = {"builtins.TypeError", "builtins.ValueError", "builtins.OverflowError", "builtins.MemoryError"}
+"""What ``factorials`` raises again with ``ns[i]: `` before the message; any other
+exception (``IndexFails``) may pass through as it came, as in the reference."""
+
+
+def batch_outcome(factorials: Callable[[object], object], ns: list[object]) -> str:
+    """What ``factorials(ns)`` does, as a comparable string: its values, or its
+    exception type and the ``ns[i]: `` its message starts with."""
+    try:
+        values = factorials(ns)
+    except Exception as exc:
+        kind = f"{type(exc).__module__}.{type(exc).__qualname__}"
+        place = re.match(r"ns\[\d+\]: ", str(exc))
+        return f"raises {kind}" + (f" at {place[0]}" if place and kind in PREFIXED else "")
+    return f"returns {type(values).__name__} {values!r}"
+
+
+def batch_expected(ns: list[object], index: int) -> str:
+    """What the contract requires of ``factorials(ns)`` when ``ns[index]`` is its one odd element."""
+    want = expected(ns[index])
+    if want.startswith("raises"):
+        return want + (f" at ns[{index}]: " if want.removeprefix("raises ") in PREFIXED else "")
+    return f"returns list {[math.factorial(n) for n in ns]!r}"  # type: ignore[call-overload]
+
+
+def said(fn: Callable[[object], object], arg: object) -> str:
+    """Like :func:`outcome`, with the value's repr or the exception's message."""
+    try:
+        return f"returns {fn(arg)!r}"
+    except Exception as exc:
+        return f"raises {type(exc).__module__}.{type(exc).__qualname__}: {exc}"
+
+
+def element_wise_rows(backend: Any, native: bool) -> list[tuple[str, str, str]]:
+    """(case, what the backend did, what it must do) for every entry of the table.
+
+    ``factorials``: the odd input at a random place (seeded by its label)
+    among good values. ``factorial_str``: what the backend's ``factorial``
+    does, its value as a str, or its exception with the same message.
+    """
+
+    def str_of_factorial(n: object) -> str:
+        return str(backend.factorial(n))
+
+    rows = []
+    for label, make in INPUTS:
+        if not native and beyond_bound(make()):
+            continue  # the pure loop and math.factorial would work for hours
+        rng = random.Random(label)
+        ns = [rng.randrange(0, 40) for _ in range(rng.randrange(0, 8))]
+        index = rng.randrange(len(ns) + 1)
+        ns.insert(index, make())
+        case = f"factorials: {label} at ns[{index}]"
+        rows.append((case, batch_outcome(backend.factorials, ns), batch_expected(ns, index)))
+        got, want = said(backend.factorial_str, make()), said(str_of_factorial, make())
+        rows.append((f"factorial_str({label})", got, want))
+    return rows

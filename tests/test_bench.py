@@ -14,6 +14,7 @@ import ast
 import datetime
 import errno
 import json
+import math
 import os
 import signal
 import subprocess
@@ -22,6 +23,7 @@ import time
 import types
 from pathlib import Path
 
+import conftest
 import psutil
 import pyperf
 import pytest
@@ -29,7 +31,7 @@ import pytest
 import factlab
 from factlab import _runs, bench, instructions
 from factlab._render import X
-from factlab.bench import chart, report, targets
+from factlab.bench import _suite, chart, report, scenarios, targets
 from factlab.bench._suite import estimate, timer
 from factlab.bench.scenarios import Entry
 
@@ -417,10 +419,7 @@ def test_plan_follows_the_registry_and_a_modules_strategies(monkeypatch, capsys)
     module.factorial = factlab.load("math").factorial  # type: ignore[attr-defined]
     module.strategies = {"caller-allocates": module.factorial}  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "factlab_throwaway", module)
-    spec = factlab.BackendSpec(
-        "throwaway", "factlab_throwaway", "a test's backend", kind="ffi", tool="python"
-    )
-    monkeypatch.setitem(factlab._registry._REGISTERED, "throwaway", spec)
+    conftest.throwaway(monkeypatch, kind="ffi", tool="python", project=None)
     names = bench.plan(["throwaway"], ["article", "crossing", "sweep"])
     assert "article/throwaway/factorial(25)" in names
     assert "crossing/throwaway/crossing(25)" in names  # a native backend: its bare call is timed
@@ -519,10 +518,7 @@ def test_estimate_extrapolates_on_a_log_log_line():
 def test_targets_come_from_the_registry(monkeypatch):
     """A throwaway backend with targets of its own is judged against them, and against its kind's."""
     own = factlab.Targets(over_pure=3.0, at_35_of_math=7.0, near=(factlab.STDLIB, 2.0), fastest=True)
-    spec = factlab.BackendSpec(
-        "throwaway", "factlab_throwaway", "a test's", kind="ffi", tool="t", targets=own
-    )
-    monkeypatch.setitem(factlab._registry._REGISTERED, "throwaway", spec)
+    conftest.throwaway(monkeypatch, kind="ffi", tool="t", project=None, targets=own)
 
     def ok(backend: str, mean: float, **fields: object) -> dict:
         return {"backend": backend, "status": "ok", "mean": mean, "stdev": 0.0, **fields}
@@ -542,10 +538,7 @@ def test_targets_come_from_the_registry(monkeypatch):
     assert found[f"factorial(25), {X} faster than {factlab.STDLIB}'s"]["required"] == 0.5
     assert f"{X} faster than gmpy2 at every n from 35 to 10**6" in found  # fastest: not measured here
     assert found[f"factorial(25), {X} faster than its bare crossing(25)"]["met"] is True  # its kind's, 0.6x
-    without = factlab.Targets()
-    monkeypatch.setitem(
-        factlab._registry._REGISTERED, "throwaway", spec.__class__(**{**spec.__dict__, "targets": without})
-    )
+    conftest.throwaway(monkeypatch, kind="ffi", tool="t", project=None, targets=factlab.Targets())
     names = {t["target"] for t in targets.evaluate(data) if t["backend"] == "throwaway"}
     assert f"factorial(25), {X} faster than pure Python" not in names  # no bound of its own: not judged
 
@@ -634,3 +627,161 @@ def test_terminal_tables_fit_100_columns_without_breaking_a_word(first):
         assert max(map(len, shown.splitlines())) <= 100
         words = {w for row in table.rows for cell in row for w in cell.split()}
         assert all(w in shown for w in words), (table.title, sorted(w for w in words if w not in shown))
+
+
+# Issue 21: many values in one call (batch) and decimal digits (digits), end to end over the baselines.
+BASELINES = f"{factlab.PURE},{factlab.STDLIB}"
+
+
+@pytest.fixture(scope="module")
+def shapes(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """The results of one quick run of the batch and digits scenarios over the two baselines."""
+    out = tmp_path_factory.mktemp("shapes")
+    proc = cli("--quick", "--scenario", "batch,digits", "--backends", BASELINES, out=out)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return bench.load_run((out / "latest").resolve())
+
+
+def test_batch_and_digits_time_every_row_and_check_every_value(shapes):
+    quick = scenarios.MODES["quick"]
+    rows = {r["name"]: r for s in ("batch", "digits") for r in shapes["scenarios"][s]}
+    assert list(rows) == bench.plan(BASELINES.split(","), ["batch", "digits"], mode="quick")
+    gmpy2 = scenarios.has_gmpy2()
+    for r in rows.values():
+        expected = "ok" if gmpy2 or r["backend"] != scenarios.GMPY2 else "skipped"
+        assert r["status"] == expected, r
+        assert expected == "skipped" or r["exact"] is True
+    batch = [r for r in rows.values() if r["scenario"] == "batch"]
+    assert {r["n"] for r in batch} == set(quick.batch_sizes) == {1_000}  # quick: the short batch only
+    assert {(r["backend"], r["shape"]) for r in batch} >= {
+        (factlab.PURE, scenarios.LIST),
+        (factlab.STDLIB, scenarios.ARRAY),
+        (factlab.STDLIB, scenarios.LOOP),
+        (scenarios.FLOOR, scenarios.ARRAY),
+    }
+    digits = [r for r in rows.values() if r["scenario"] == "digits"]
+    assert {r["n"] for r in digits} == set(quick.digits_ns)
+    assert {(r["backend"], r["call"], r["shape"]) for r in digits} == {
+        (factlab.PURE, "factorial_str", ""),
+        (factlab.STDLIB, "factorial_str", ""),
+        (factlab.STDLIB, "factorial", scenarios.STR),
+        (scenarios.GMPY2, "fac", scenarios.STR),
+    }
+
+
+def test_batch_and_digits_print_their_tables(shapes):
+    tables = {t.title: t for t in report.tables(shapes)}
+    batch = tables[report.TITLES["batch"]]
+    shown = {(row[0], row[1]): row for row in batch.rows}
+    for b in (factlab.PURE, factlab.STDLIB):
+        row = shown["1,000", b]
+        per_value = shapes["scenarios"]["batch"]
+        mean = next(r["mean"] for r in per_value if r["backend"] == b and r["shape"] == scenarios.LIST)
+        assert row[2] == report.ns(mean / 1_000)  # ns per value, not per call
+        assert all(cell != "—" for cell in row[2:])
+    assert any("floor" in label for _, label in shown)
+    digits = tables[report.TITLES["digits"] + " (seconds per call)"]
+    assert [row[0] for row in digits.rows] == [
+        factlab.PURE,
+        factlab.STDLIB,
+        "str(math.factorial(n))",
+        "str(gmpy2.fac(n)), GMP",
+    ]
+    assert digits.headers[1:3] == ["n=1,000", "n=10,000"]
+    assert any("set_int_max_str_digits(0)" in note for note in digits.notes)  # the lifted limit is said
+
+
+def test_a_batch_or_digits_timer_checks_the_list_or_the_string_it_timed(tmp_path):
+    stdlib = factlab.spec(factlab.STDLIB).module
+    batch = Entry("batch", factlab.STDLIB, stdlib, 500, call="factorials", shape=scenarios.ARRAY)
+    right = _suite.fingerprint([math.factorial(k) for k in scenarios.batch_ns(500)])
+    assert timer(batch, right, tmp_path)(2) > 0
+    wrong = _suite.fingerprint([math.factorial(k) for k in scenarios.batch_ns(499)] + [1])
+    with pytest.raises(SystemExit, match="WRONG VALUE"):
+        timer(batch, wrong, tmp_path)(2)
+    digits = Entry("digits", factlab.STDLIB, stdlib, 2_000, call="factorial_str")  # past the digit limit
+    assert timer(digits, _suite.digits_fingerprint(math.factorial(2_000)), tmp_path)(1) > 0
+    with pytest.raises(SystemExit, match="WRONG VALUE"):
+        timer(digits, _suite.digits_fingerprint(math.factorial(1_999)), tmp_path)(1)
+
+
+@pytest.mark.parametrize("k", [1, 2, 17, 600, 601, 1_200, 4_000])
+def test_a_digit_strings_fingerprint_is_its_numbers_without_str(k):
+    for x in (10**k - 1, 10**k, 10**k + 1, 7 * 10**k // 3):
+        text = str(x)  # at most 4,001 digits: under the default limit
+        assert _suite.fingerprint(text) == _suite.digits_fingerprint(x)
+        assert _suite.decimal_hash(text) == hash(x)
+    assert _suite.decimal_hash("0" + str(10**k)) is None  # a leading zero is not n!'s string
+    assert _suite.decimal_hash("12a") is None
+    assert _suite.fingerprint([1, 2]) != _suite.fingerprint([1, True])  # a bool is not an int here
+
+
+def test_the_pyperf_script_says_which_backend_lacks_the_function(tmp_path):
+    entries = [
+        Entry("batch", "math", "math", 10, call="factorials", shape=scenarios.LIST),  # the C module: no batch
+        Entry("batch", scenarios.FLOOR, scenarios.FLOOR, 10, call="tolist", shape=scenarios.ARRAY),
+    ]
+    plan = {"mode": "quick", "gmpy2": False, "entries": [e.as_dict() for e in entries]}
+    (tmp_path / "plan.json").write_text(json.dumps(plan))
+    cmd = [sys.executable, "-m", "factlab.bench._suite", str(tmp_path), "--quiet"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    status = json.loads((tmp_path / "status.json").read_text())
+    assert status[entries[0].name] == {"status": "failed", "note": "math has no factorials() (math)"}
+    assert status[entries[1].name]["status"] == "ok"
+
+
+def _batch_and_digits(
+    means: dict[str, tuple[float, float, float]], digits: dict[str, tuple[float, float]]
+) -> dict:
+    """Planted results: per backend, (list, array, loop) seconds at 10**6 values, (10**5, 10**6) digits."""
+
+    def ok(backend: str, mean: float, **fields: object) -> dict:
+        return {"backend": backend, "status": "ok", "mean": mean, "stdev": 0.0, **fields}
+
+    batch, strings = [], []
+    for b, (lst, arr, loop) in means.items():
+        batch += [ok(b, lst, n=10**6, call="factorials", shape=scenarios.LIST)]
+        batch += [ok(b, arr, n=10**6, call="factorials", shape=scenarios.ARRAY)]
+        batch += [ok(b, loop, n=10**6, call="factorial", shape=scenarios.LOOP)]
+    for b, times_ in digits.items():
+        call, shape = ("fac", scenarios.STR) if b == scenarios.GMPY2 else ("factorial_str", "")
+        pairs = zip((10**5, 10**6), times_, strict=True)
+        strings += [ok(b, t, n=n, call=call, shape=shape) for n, t in pairs]
+    return {"scenarios": {"batch": batch, "digits": strings}}
+
+
+def test_the_batch_and_digits_targets_pass_and_fail_as_planted(monkeypatch):
+    ext, ffi = factlab.backend_names("extension")[0], factlab.backend_names("ffi")[0]
+    own = factlab.Targets(
+        batch_over_loop=3.0
+    )  # a compiled FFI backend: the extension's bound, by the registry
+    conftest.throwaway(monkeypatch, kind="ffi", tool="t", project=None, targets=own)
+    data = _batch_and_digits(
+        {
+            ext: (25e-3, 10e-3, 50e-3),  # list 2x its loop: under 3x; array 5x
+            ffi: (30e-3, 18e-3, 400e-3),  # 13x and 22x its loop: over 10x
+            "throwaway": (40e-3, 30e-3, 160e-3),  # 4x: over its own 3x (an FFI's 10x would fail)
+        },
+        {ext: (1e-3, 30e-3), ffi: (1e-3, 10e-3), scenarios.GMPY2: (2e-3, 20e-3)},
+    )
+    found = {(t["target"], t["backend"]): t for t in targets.evaluate(data)}
+    loop = f"factorials(10**6 values), {X} faster than its own loop of factorial calls"
+    near = f"factorials(10**6 values), {X} faster than the fastest native backend's"
+    gmp = f"factorial_str(n), {X} faster than str(gmpy2.fac(n))"
+    miss = found[loop, ext]
+    assert (miss["met"], miss["required"], miss["where"]) == (False, 3.0, "list")
+    assert miss["measured"] == pytest.approx(2.0)
+    assert (found[loop, ffi]["met"], found[loop, ffi]["required"]) == (True, 10.0)
+    assert (found[loop, "throwaway"]["met"], found[loop, "throwaway"]["required"]) == (True, 3.0)
+    assert found[near, ext]["met"] is True  # the fastest with an array('Q'): 1x; list 25 ms vs 25 ms
+    assert found[near, ffi]["met"] is True  # 0.83x (list), 0.56x (array('Q')): within 2x
+    assert found[near, "throwaway"]["met"] is False  # array 30 ms against 10 ms: 0.33x < 0.5x
+    assert found[near, "throwaway"]["measured"] == pytest.approx(1 / 3)
+    assert found[gmp, ffi]["met"] is True  # 2x at 10**5, 2x at 10**6
+    assert (found[gmp, ext]["met"], found[gmp, ext]["where"]) == (False, "n=1,000,000")
+    assert found[gmp, ext]["measured"] == pytest.approx(2 / 3)
+    assert found[gmp, "throwaway"]["why"] == report.NOT_MEASURED  # no factorial_str timed: not judged
+    table = report.targets_table(list(found.values()))
+    row = next(r for r in table.rows if r[:2] == [gmp, ext])
+    assert row[2:] == [f"0.667{X} (n=1,000,000)", f"≥ 1{X}", "NOT MET"]  # a miss shows its ratio

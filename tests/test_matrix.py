@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import conftest
 import pytest
 
 import factlab
@@ -49,19 +50,12 @@ def interpreter(id_: str) -> Interpreter:
 @pytest.fixture
 def throwaway(monkeypatch: pytest.MonkeyPatch) -> factlab.BackendSpec:
     """A backend registered for one test: an extension of its own project, with an abi3 recipe."""
-    spec = factlab.BackendSpec(
-        "throwaway",
-        "factlab_throwaway",
-        "a test's backend",
-        kind="extension",
-        tool="throwaway-tool",
+    return conftest.throwaway(
+        monkeypatch,
         extension="factlab_throwaway",
-        project="crates/throwaway",
         reach=factlab.Reach(oldest_pypy=None, source="a test: CPython only"),
         stable_abi=factlab.StableAbi("a test's abi3 build", ("throwaway.abi3=yes",), (("THROWAWAY", "1"),)),
     )
-    monkeypatch.setitem(factlab._registry._REGISTERED, "throwaway", spec)
-    return spec
 
 
 # -- the committed results and the book ----------------------------------------------------------

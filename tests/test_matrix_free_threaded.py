@@ -18,6 +18,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import conftest
 import pytest
 from test_matrix import interpreter
 
@@ -41,18 +42,11 @@ def committed() -> dict[str, Any]:
 @pytest.fixture
 def throwaway(monkeypatch: pytest.MonkeyPatch) -> factlab.BackendSpec:
     """A backend whose tool documents free-threaded CPython from 3.14 on only, as PyO3's and cffi's do."""
-    spec = factlab.BackendSpec(
-        "throwaway",
-        "factlab_throwaway",
-        "a test's backend",
-        kind="extension",
-        tool="throwaway-tool",
-        project="crates/throwaway",
+    return conftest.throwaway(
+        monkeypatch,
         reach=factlab.Reach(oldest_free_threaded=(3, 14), source="a test: free-threaded from 3.14"),
         gil_declaration="a test's declaration",
     )
-    monkeypatch.setitem(factlab._registry._REGISTERED, "throwaway", spec)
-    return spec
 
 
 # -- the committed column ---------------------------------------------------------------------

@@ -44,4 +44,7 @@ cdef extern from "factlab.h":
     size_t factlab_factorial_bound(uint64_t n) nogil
     int32_t factlab_factorial_fill(uint64_t n, uint8_t *buf, size_t cap) nogil
     FactlabSmall factlab_factorial_small(uint64_t n) nogil
+    int32_t factlab_factorials_u64(const uint64_t *ns, size_t len, uint64_t *out, size_t *big) nogil
+    size_t factlab_factorial_digits_bound(uint64_t n) nogil
+    int32_t factlab_factorial_digits(uint64_t n, uint8_t *buf, size_t cap, size_t *len) nogil
 # ANCHOR_END: extern

@@ -15,8 +15,12 @@ result ``int`` straight from the kernel's limbs. The Rust kernel is linked in
 statically (``libfactlab_clib.a``, see setup.py).
 """
 
+from cpython.list cimport PyList_New, PyList_SetItem
 from cpython.long cimport PyLong_AsLongAndOverflow
+from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from cpython.number cimport PyNumber_Index
+from cpython.ref cimport Py_INCREF
+from cpython.unicode cimport PyUnicode_DecodeASCII
 from libc.limits cimport LONG_MAX
 from libc.stdint cimport int32_t, uint8_t, uint64_t
 
@@ -35,8 +39,11 @@ from cfactlab cimport (
     factlab_big_free,
     factlab_debug_panic,
     factlab_factorial,
+    factlab_factorial_digits,
+    factlab_factorial_digits_bound,
     factlab_factorial_u64,
     factlab_factorial_u128,
+    factlab_factorials_u64,
 )
 
 import sys
@@ -72,6 +79,11 @@ cdef extern from *:
 # ANCHOR: factorial
 def factorial(n, /):
     """Exactly ``math.factorial(n)``, computed by the Rust kernel."""
+    return _of(_index(n))
+
+
+cdef long _index(object n) except -1:
+    """``n`` converted as math.factorial converts it: a C long >= 0, or the same exception."""
     cdef int overflow
     # PyNumber_Index is operator.index(): ints (bool, subclasses) and objects
     # with __index__ pass, float/str/None/... raise TypeError. Then the same
@@ -81,12 +93,19 @@ def factorial(n, /):
         raise OverflowError(f"factorial() argument should not exceed {LONG_MAX}")
     if overflow < 0 or value < 0:
         raise ValueError("factorial() not defined for negative values")
-    if value <= FACTLAB_MAX_U64_N:
+    # `except -1`: a valid answer is never negative, so -1 tells Cython's
+    # caller "an exception is set" (a cdef function cannot return NULL).
+    return value
+
+
+cdef object _of(uint64_t n):
+    """``n!`` as a Python int, for an n that _index accepted."""
+    if n <= FACTLAB_MAX_U64_N:
         # A C uint64_t: Cython turns the return value into a Python int.
-        return factlab_factorial_u64(value)
-    if value <= FACTLAB_MAX_U128_N:
-        return _from_u128(factlab_factorial_u128(value))
-    return _big(value)
+        return factlab_factorial_u64(n)
+    if n <= FACTLAB_MAX_U128_N:
+        return _from_u128(factlab_factorial_u128(n))
+    return _big(n)
     # ANCHOR_END: factorial
 
 
@@ -148,3 +167,172 @@ cdef int _raise_for(int32_t status, uint64_t n) except -1:
             "(FACTLAB_PANIC, see the message on stderr)"
         )
     raise RuntimeError(f"factlab C ABI: unexpected status {status} for n = {n}")
+
+
+# ANCHOR: factorials
+# factlab_core::EXPENSIVE_BATCH_LEN: from this many values on, one batch of
+# table lookups takes longer than giving the GIL away and taking it back. The
+# header has no #define for it (the Rust constant is not part of the C ABI),
+# so it is restated here.
+cdef enum:
+    EXPENSIVE_BATCH_LEN = 10_000
+
+
+def factorials(ns, /):
+    """Exactly ``[math.factorial(n) for n in ns]``, in one call."""
+    try:
+        view = memoryview(ns)  # Python's memoryview: its format, shape and itemsize, to check
+    except TypeError:
+        return _from_iterable(ns)  # no buffer: a list, a tuple, a generator, ...
+    # `with view`: the export is released on the way out, not before. While
+    # it lives the exporter refuses to move its memory (array.append raises
+    # BufferError), so the kernel may read it with the GIL released.
+    with view:
+        code = view.format.lstrip("@=<")  # native or little-endian (this module is little-endian only)
+        if view.ndim != 1 or view.itemsize != 8 or code not in ("q", "l", "Q", "L"):
+            raise TypeError(
+                "factorials() reads buffers of 64-bit integers (format 'q' or 'Q', one dimension), "
+                f"got format {view.format!r}, itemsize {view.itemsize}, {view.ndim} dimension(s)"
+            )
+        return _from_buffer(view, code in "ql")
+
+
+cdef list _from_iterable(object ns):
+    """Each element converted as factorial() converts it: ``__index__`` once, in order."""
+    cdef Py_ssize_t i = -1  # the element being converted; -1 while the iteration runs
+    result = []
+    # One try around the loop, not one per element: entering a try block saves
+    # the exception state, which would cost more than the conversion itself.
+    try:
+        for n in ns:  # iterated once: a generator is consumed once
+            i = len(result)
+            result.append(_of(_index(n)))  # compiled to C calls, no Python frame per element
+            i = -1
+    except (TypeError, ValueError, OverflowError, MemoryError) as exc:
+        if i < 0:
+            raise  # the iteration's own error ('int' object is not iterable, ...): as it is
+        raise _at(i, exc) from None
+    return result
+
+
+cdef object _nth(object n, Py_ssize_t i):
+    """factorial(n) for ``ns[i]``: its exception, if any, with ``ns[i]: `` in front."""
+    try:
+        return _of(_index(n))
+    except (ValueError, OverflowError, MemoryError) as exc:
+        raise _at(i, exc) from None
+
+
+cdef object _at(Py_ssize_t i, object exc):
+    """The same exception type, its message prefixed with the element's place: ``ns[3]: ...``."""
+    return type(exc)(f"ns[{i}]: {exc}")
+
+
+# `IF` is Cython's compile-time condition (deprecated since Cython 3.0, still
+# there, with a warning): a C `#if` could not do this, because using a typed
+# memoryview makes Cython emit support code that needs Py_buffer, which the
+# Limited API of 3.10 lacks. setup.py sets FACTLAB_BUFFER_PROTOCOL.
+IF FACTLAB_BUFFER_PROTOCOL:  # False only in the Limited API build for 3.10
+    # One function for both formats: Cython compiles a copy of _batch for each
+    # type the fused type lists (signed, unsigned).
+    ctypedef fused int64_or_uint64:
+        long long
+        unsigned long long
+
+    cdef list _from_buffer(object view, bint signed):
+        # Typed memoryviews: Cython asks `view` for its buffer (PyObject_GetBuffer)
+        # and checks the format against the C type; no copy, no object per element.
+        # They are released when this function returns, before `with view` ends.
+        cdef const long long[:] signed_ns
+        cdef const unsigned long long[:] unsigned_ns
+        if signed:
+            signed_ns = view
+            return _batch(signed_ns)
+        unsigned_ns = view
+        return _batch(unsigned_ns)
+
+    cdef list _batch(const int64_or_uint64[:] ns):
+        """The factorials of a 1-D buffer, read where it is; n > 20 and refusals one by one."""
+        cdef Py_ssize_t i, length = ns.shape[0]
+        cdef size_t big = 0  # how many values need more than 64 bits (we look at each out[i] anyway)
+        cdef object item
+        cdef int32_t status
+        if length == 0:
+            return []
+        if ns.strides[0] != sizeof(ns[0]):
+            # Strided (numpy's a[::2]): `[:]` accepted it without copying and
+            # ns[i] walks it by its stride (`[::1]` would have refused it), but
+            # the C function wants the values side by side. The one copy: a
+            # C-contiguous array of them. A contiguous buffer is never copied.
+            ns = ns.copy()
+        # A signed value is read as unsigned: a negative one is above 20, so the
+        # kernel writes 0 for it and the loop below refuses it at its index.
+        cdef const uint64_t *data = <const uint64_t *>&ns[0]
+        cdef uint64_t *out = <uint64_t *>PyMem_Malloc(length * sizeof(uint64_t))
+        if out == NULL:
+            raise MemoryError()
+        try:  # out is ours: freed whatever happens
+            # The GIL goes when the batch is long (factlab_core::batch_is_expensive);
+            # an n >= 1000 in it is computed by _big, which releases it for itself.
+            if length >= EXPENSIVE_BATCH_LEN:
+                with nogil:  # the buffer stays exported: nobody can move it meanwhile
+                    status = factlab_factorials_u64(data, length, out, &big)
+            else:
+                status = factlab_factorials_u64(data, length, out, &big)
+            if status != FACTLAB_OK:
+                _raise_for(status, 0)
+            # The list at its final size (its slots NULL), then filled: no regrowth.
+            result = PyList_New(length)
+            for i in range(length):  # a C loop: Cython types i and out[i]
+                if out[i] != 0:
+                    item = out[i]  # n <= 20: a C uint64_t becomes a Python int
+                else:
+                    item = _nth(ns[i], i)  # n > 20, or a refusal: factorial()'s path
+                # PyList_SetItem STEALS a reference; Cython keeps its own for
+                # `item` (and drops it at the next assignment): one more for the list.
+                # (The macro PyList_SET_ITEM skips the checks, but is not in the Limited API.)
+                Py_INCREF(item)
+                PyList_SetItem(result, i, item)
+            return result  # on an error above, Cython drops the half-filled list: never seen
+        finally:
+            PyMem_Free(out)
+ELSE:
+    cdef list _from_buffer(object view, bint signed):
+        # The Limited API of 3.10 has no buffer protocol (Py_buffer came in
+        # 3.11), so no typed memoryview: a copy to bytes (C order, the export
+        # released right after), then a Python int per value.
+        values = memoryview(view.tobytes()).cast("q" if signed else "Q")
+        return _from_iterable(values.tolist())
+    # ANCHOR_END: factorials
+
+
+# ANCHOR: factorial-str
+def factorial_str(n, /):
+    """Exactly ``str(math.factorial(n))``, whatever ``sys.get_int_max_str_digits()`` says."""
+    cdef uint64_t value = _index(n)
+    cdef size_t length = 0
+    cdef int32_t status
+    # An upper bound of the digit count, from n alone: 0 when n > FACTLAB_MAX_N.
+    cdef size_t cap = factlab_factorial_digits_bound(value)
+    if cap == 0:
+        _raise_for(FACTLAB_TOO_LARGE, value)
+    # We allocate, the library writes, we free: the bytes are ours throughout.
+    cdef char *buf = <char *>PyMem_Malloc(cap)
+    if buf == NULL:
+        _raise_for(FACTLAB_NO_MEMORY, value)  # the message factorial(n) would give
+    try:
+        if value >= FACTLAB_EXPENSIVE_N:
+            with nogil:  # the kernel computes n! and converts it to decimal: let other threads run
+                status = factlab_factorial_digits(value, <uint8_t *>buf, cap, &length)
+        else:
+            status = factlab_factorial_digits(value, <uint8_t *>buf, cap, &length)
+        if status != FACTLAB_OK:
+            _raise_for(status, value)
+        # Copies: Rust's String -> buf (inside the C ABI), buf -> the str (here).
+        # PyUnicode_New + writing the digits into the str's own memory would
+        # save the second, but it is not in the Limited API and needs the exact
+        # length first; the C ABI gives a bound, so we write into our buffer.
+        return PyUnicode_DecodeASCII(buf, length, NULL)
+    finally:
+        PyMem_Free(buf)
+    # ANCHOR_END: factorial-str

@@ -89,6 +89,10 @@ class Targets:
     """(another backend, r): factorial(25) in at most r times that backend's time."""
     fastest: bool = False
     """Faster than gmpy2 (GMP) at every n from 35 up, and than math.factorial at every n >= 21."""
+    batch_over_loop: float | None = None
+    """factorials over 10**6 values at least this many times faster than its own Python loop of
+    factorial calls (None: its kind's bound, from factlab.bench.targets: 3 for an extension, 10 through
+    an FFI, whose crossing is the dear part; a compiled FFI backend such as a Cython module sets 3)."""
 
 
 NO_TARGETS = Targets()

@@ -12,12 +12,26 @@ A backend is a module with:
 - ``crossing(n, /)``: the bare scalar entry point, with no checks (native
   backends), so that the benchmark can show what the mechanism itself costs;
 - ``raise_panic()`` (native backends): drives a deliberate panic inside the
-  kernel through the binding's boundary, for the reliability tests.
+  kernel through the binding's boundary, for the reliability tests;
+- ``factorials(ns, /)``: exactly ``[math.factorial(n) for n in ns]``, in one
+  call. A buffer of 64-bit integers (format ``q``/``l`` or ``Q``/``L``, one
+  dimension: ``array('q')``, numpy ``int64``) is read in place (a strided one
+  through one copy); any other buffer is a TypeError; anything else is
+  iterated once. A bad element raises what ``factorial`` would, its message
+  prefixed with ``ns[i]: ``. The GIL is released for the native work when
+  ``factlab_core::batch_is_expensive`` says it pays;
+- ``factorial_str(n, /)``: exactly ``str(math.factorial(n))``, whatever
+  ``sys.get_int_max_str_digits()`` says; bad ``n`` raises what ``factorial``
+  would.
+
+``factlab.backends.pure`` holds the reference of all three, and the shared
+Python pieces of the rules above (``int64_buffer``, ``at``).
 """
 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol, SupportsIndex, cast
@@ -44,6 +58,14 @@ class Backend(Protocol):
 
     def factorial(self, n: SupportsIndex, /) -> int:
         """Exactly ``math.factorial(n)``."""
+        ...
+
+    def factorials(self, ns: Iterable[SupportsIndex], /) -> list[int]:
+        """Exactly ``[math.factorial(n) for n in ns]``, in one call."""
+        ...
+
+    def factorial_str(self, n: SupportsIndex, /) -> str:
+        """Exactly ``str(math.factorial(n))``, with no digit limit."""
         ...
 
 
@@ -155,7 +177,12 @@ BUILTIN: tuple[BackendSpec, ...] = (
         tool="pyo3-ffi",
         extension="factlab_capi",
         project="crates/capi",
-        sources=("crates/capi/src/lib.rs", "crates/capi/Cargo.toml", "crates/capi/pyproject.toml"),
+        sources=(
+            "crates/capi/src/lib.rs",
+            "crates/capi/src/data.rs",
+            "crates/capi/Cargo.toml",
+            "crates/capi/pyproject.toml",
+        ),
         refcounts_by_hand=True,
         panic="RuntimeError",
         gil="n >= 1000 (PyEval_SaveThread)",
@@ -287,6 +314,8 @@ BUILTIN: tuple[BackendSpec, ...] = (
             "setuptools + Cython, Limited API mode (Py_LIMITED_API=0x030A0000)",
             env=(("FACTLAB_LIMITED_API", "cp310"),),
         ),
+        # Its batch loop is compiled C, as an extension's is: judged like one.
+        targets=Targets(batch_over_loop=3.0),
         gil_declaration="the directive freethreading_compatible=True (Py_mod_gil = Py_MOD_GIL_NOT_USED)",
     ),
 )

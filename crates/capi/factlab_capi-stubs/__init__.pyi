@@ -1,6 +1,7 @@
 # factlab_capi's interface, for editors and type checkers: a PEP 561 stub-only
 # package, shipped by maturin's `include` (pyproject.toml). Checked against the
 # module by mypy's stubtest.
+from collections.abc import Iterable
 from typing import Final, SupportsIndex
 
 MAX_N: Final[int]
@@ -8,6 +9,12 @@ EXPENSIVE_N: Final[int]
 
 def factorial(n: SupportsIndex, /) -> int:
     """n! exactly, with the same value and exceptions as math.factorial."""
+
+def factorials(ns: Iterable[SupportsIndex], /) -> list[int]:
+    """[factorial(n) for n in ns] in one call; a buffer of 64-bit integers is read in place."""
+
+def factorial_str(n: SupportsIndex, /) -> str:
+    """str(factorial(n)), computed natively: no digit limit."""
 
 def crossing(n: int, /) -> int:
     """The bare crossing: n! if n <= 20, else 0."""

@@ -38,6 +38,9 @@ use std::ptr;
 use factlab_core::{Error, Factorial, EXPENSIVE_N, MAX_N};
 use pyo3_ffi::*;
 
+// `factorials` and `factorial_str`: many values in, a string out.
+mod data;
+
 // --- the module definition -------------------------------------------------
 //
 // CPython keeps pointers to these tables for the life of the process and
@@ -65,7 +68,7 @@ static mut MODULE_DEF: PyModuleDef = PyModuleDef {
 // `METH_O`: the function takes exactly one positional argument, passed as a
 // borrowed `PyObject*`. The cheapest calling convention for one argument:
 // no tuple, no vector of arguments, no keyword parsing.
-static mut METHODS: [PyMethodDef; 4] = [
+static mut METHODS: [PyMethodDef; 6] = [
     PyMethodDef {
         ml_name: c"factorial".as_ptr(),
         ml_meth: PyMethodDefPointer {
@@ -82,6 +85,25 @@ static mut METHODS: [PyMethodDef; 4] = [
         },
         ml_flags: METH_O,
         ml_doc: c"crossing(n, /)\n--\n\nThe bare crossing: n! for 0 <= n <= 20, else 0. No other check."
+            .as_ptr(),
+    },
+    // METH_O here too: `ns` and `n` are positional-only by construction.
+    PyMethodDef {
+        ml_name: c"factorials".as_ptr(),
+        ml_meth: PyMethodDefPointer {
+            PyCFunction: data::factorials,
+        },
+        ml_flags: METH_O,
+        ml_doc: c"factorials(ns, /)\n--\n\n[factorial(n) for n in ns] in one call; a buffer of 64-bit integers is read in place."
+            .as_ptr(),
+    },
+    PyMethodDef {
+        ml_name: c"factorial_str".as_ptr(),
+        ml_meth: PyMethodDefPointer {
+            PyCFunction: data::factorial_str,
+        },
+        ml_flags: METH_O,
+        ml_doc: c"factorial_str(n, /)\n--\n\nstr(factorial(n)), computed natively: no digit limit."
             .as_ptr(),
     },
     PyMethodDef {
@@ -233,25 +255,35 @@ unsafe fn long_to_u64(long: *mut PyObject) -> Option<u64> {
         return None;
     }
     if overflow < 0 || (overflow == 0 && v < 0) {
-        PyErr_SetString(
-            PyExc_ValueError,
-            c"factorial() not defined for negative values".as_ptr(),
-        );
-        return None;
+        return raise_negative();
     }
     // `long long` is 64 bits everywhere; C `long` is 32 bits on Windows, and
     // math.factorial's bound is LONG_MAX.
     if overflow > 0 || v > c_longlong::from(c_long::MAX) {
-        // PyErr_Format is variadic, like printf: exactly what CPython's
-        // mathmodule.c does, with the platform's LONG_MAX.
-        PyErr_Format(
-            PyExc_OverflowError,
-            c"factorial() argument should not exceed %ld".as_ptr(),
-            c_long::MAX,
-        );
-        return None;
+        return raise_above_long_max();
     }
     Some(v as u64)
+}
+
+/// math.factorial's `ValueError` (also for a negative item of a buffer).
+unsafe fn raise_negative<T>() -> Option<T> {
+    PyErr_SetString(
+        PyExc_ValueError,
+        c"factorial() not defined for negative values".as_ptr(),
+    );
+    None
+}
+
+/// math.factorial's `OverflowError` for n > LONG_MAX.
+unsafe fn raise_above_long_max<T>() -> Option<T> {
+    // PyErr_Format is variadic, like printf: exactly what CPython's
+    // mathmodule.c does, with the platform's LONG_MAX.
+    PyErr_Format(
+        PyExc_OverflowError,
+        c"factorial() argument should not exceed %ld".as_ptr(),
+        c_long::MAX,
+    );
+    None
 }
 // ANCHOR_END: index
 
@@ -260,9 +292,6 @@ unsafe fn long_to_u64(long: *mut PyObject) -> Option<u64> {
 // ANCHOR: boundary
 /// Runs `kernel(n)` and turns its outcome into a new reference or `NULL`.
 ///
-/// This is the one boundary every call into the kernel crosses: a panic is
-/// caught here, and the GIL is released here when the work is large.
-///
 /// Generic over the kernel (not a `fn` pointer) so that, for `factorial`, the
 /// compiler inlines the kernel's table lookup into the hot path.
 #[inline(always)]
@@ -270,46 +299,64 @@ unsafe fn call_kernel<K>(n: u64, kernel: K) -> *mut PyObject
 where
     K: FnOnce(u64) -> Result<Factorial, Error>,
 {
-    // AssertUnwindSafe: the closure only reads `n` and calls the kernel, a
+    // Small n: a table lookup. Releasing and re-taking the GIL would cost
+    // more than the work, so we keep it below EXPENSIVE_N (and past MAX_N,
+    // which the kernel refuses at once).
+    match guarded((EXPENSIVE_N..=MAX_N).contains(&n), || kernel(n)) {
+        Some(Ok(value)) => to_py_int(&value),
+        Some(Err(error)) => {
+            set_error(kernel_exception(&error), &error.to_string());
+            ptr::null_mut()
+        }
+        None => ptr::null_mut(), // a panic: RuntimeError is set
+    }
+}
+
+/// Runs `work` behind `catch_unwind`, with the GIL released around it when
+/// `release_gil`. `None` means it panicked: `RuntimeError` is set.
+///
+/// This is the one boundary every call into the kernel crosses (`factorial`,
+/// `factorials`, `factorial_str`): a panic is caught here, and the GIL is
+/// released here when the work is large. `work` must touch no Python object.
+#[inline(always)]
+unsafe fn guarded<T>(release_gil: bool, work: impl FnOnce() -> T) -> Option<T> {
+    // AssertUnwindSafe: `work` only reads its inputs and calls the kernel, a
     // pure function; nothing it touches can be left half-updated by a panic.
-    let run = AssertUnwindSafe(|| kernel(n));
-    let outcome = if (EXPENSIVE_N..=MAX_N).contains(&n) {
+    let run = AssertUnwindSafe(work);
+    let outcome = if release_gil {
         // Py_BEGIN_ALLOW_THREADS: detach this thread from the interpreter.
         // From here to PyEval_RestoreThread we must not touch any Python
-        // object or call any Python API: the kernel gets a u64 and returns
-        // Rust values only. catch_unwind keeps a panic from skipping the
-        // RestoreThread below (we would return to Python without the GIL).
+        // object or call any Python API: the kernel gets Rust values and
+        // returns Rust values only. catch_unwind keeps a panic from skipping
+        // the RestoreThread below (we would return to Python without the GIL).
         let saved = PyEval_SaveThread();
         let outcome = catch_unwind(run);
         // Py_END_ALLOW_THREADS: wait for the GIL and re-attach.
         PyEval_RestoreThread(saved);
         outcome
     } else {
-        // Small n: a table lookup. Releasing and re-taking the GIL would cost
-        // more than the work, so we keep it.
         catch_unwind(run)
     };
     match outcome {
-        Ok(Ok(value)) => to_py_int(&value),
-        Ok(Err(error)) => {
-            // The kernel refused at once: n > MAX_N, or n! would not fit in
-            // memory (checked before it allocated: a failed allocation in Rust
-            // aborts). Its Display is the message.
-            let kind = match error {
-                Error::NoMemory { .. } => PyExc_MemoryError,
-                Error::TooLarge { .. } => PyExc_OverflowError,
-            };
-            set_error(kind, &error.to_string());
-            ptr::null_mut()
-        }
+        Ok(value) => Some(value),
         Err(payload) => {
             let what = factlab_core::panic_message(&*payload);
             set_error(
                 PyExc_RuntimeError,
                 &format!("Rust panic in factlab's kernel: {what}"),
             );
-            ptr::null_mut()
+            None
         }
+    }
+}
+
+/// The exception a refusal of the kernel becomes. Its Display is the message.
+/// n > MAX_N, or n! would not fit in memory (checked before it allocated: a
+/// failed allocation in Rust aborts).
+unsafe fn kernel_exception(error: &Error) -> *mut PyObject {
+    match error {
+        Error::NoMemory { .. } => PyExc_MemoryError,
+        Error::TooLarge { .. } => PyExc_OverflowError,
     }
 }
 // ANCHOR_END: boundary

@@ -207,3 +207,53 @@ int32_t factlab_factorial_fill(uint64_t n, uint8_t *buf, size_t cap);
  * free; on a little-endian machine its 128 bytes are the number's.
  */
 struct FactlabSmall factlab_factorial_small(uint64_t n);
+
+/**
+ * Writes `ns[i]!` into `out[i]` for every `i < len` whose `ns[i] <= 20`, and
+ * 0 (never a factorial) for the others, whose results need more than 64
+ * bits: the caller computes those one by one (`factlab_factorial_fill`).
+ * `*big` receives how many zeros were written.
+ *
+ * Ownership: the CALLER allocates both arrays (a Python `array('Q')`, a
+ * numpy array, the stack) and frees them; nothing is kept, nothing to give
+ * back. One call for the whole batch: the crossing is paid once.
+ *
+ * Returns `FACTLAB_OK`, `FACTLAB_NULL_POINTER` when a pointer is NULL (an
+ * empty batch may pass NULL arrays), or `FACTLAB_PANIC`.
+ *
+ * # Safety
+ *
+ * `ns` is valid for reads and `out` for writes of `len` `uint64_t` (the two
+ * may be the same array: each `out[i]` is written after `ns[i]` is read);
+ * `big` is valid for a write.
+ */
+int32_t factlab_factorials_u64(const uint64_t *ns, size_t len, uint64_t *out, size_t *big);
+
+/**
+ * A number of bytes that always holds the decimal digits of `n!` (no sign,
+ * no terminating NUL): at most a few percent more than their count. 0 when
+ * `n > FACTLAB_MAX_N`.
+ *
+ * From the bit bound of `factlab_factorial_bound`: a number of `b` bits has
+ * at most `floor(b * log10(2)) + 1` digits, and 0.30103 > log10(2).
+ */
+size_t factlab_factorial_digits_bound(uint64_t n);
+
+/**
+ * Writes the decimal digits of `n!` (ASCII, most significant first, no
+ * NUL) into the CALLER's buffer `buf[0 .. *len)`.
+ *
+ * Ownership: the caller allocates `buf` with at least
+ * `factlab_factorial_digits_bound(n)` bytes, and frees it; the library
+ * keeps nothing. Returns `FACTLAB_OK`; `FACTLAB_BUFFER_TOO_SMALL` when
+ * `cap` is below the bound; `FACTLAB_TOO_LARGE`, `FACTLAB_NO_MEMORY` or
+ * `FACTLAB_PANIC` as `factlab_factorial` does; `FACTLAB_NULL_POINTER` when
+ * `buf` or `len` is NULL. On any status but `FACTLAB_OK`, `buf` is
+ * untouched and `*len` is 0.
+ *
+ * # Safety
+ *
+ * `buf` is NULL or valid for writes of `cap` bytes; `len` is NULL or valid
+ * for a write.
+ */
+int32_t factlab_factorial_digits(uint64_t n, uint8_t *buf, size_t cap, size_t *len);

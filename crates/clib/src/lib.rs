@@ -1,7 +1,7 @@
 //! # factlab-clib: the kernel behind a plain C ABI
 //!
 //! Python's foreign-function interfaces (ctypes, cffi) and Cython do not speak
-//! Rust: they speak C. This crate puts [`factlab_core`] behind eight C
+//! Rust: they speak C. This crate puts [`factlab_core`] behind eleven C
 //! functions, three structs and a few `#define`s, and cbindgen writes the C
 //! header from this very file (`include/factlab.h`, and
 //! `include/factlab_cdef.h` for cffi's `cdef`; `just header` regenerates both,
@@ -341,9 +341,122 @@ pub extern "C" fn factlab_factorial_small(n: u64) -> FactlabSmall {
 }
 // ANCHOR_END: by-value
 
+// --- many values in one call, and decimal digits ---------------------------
+
+// ANCHOR: batch
+/// Writes `ns[i]!` into `out[i]` for every `i < len` whose `ns[i] <= 20`, and
+/// 0 (never a factorial) for the others, whose results need more than 64
+/// bits: the caller computes those one by one (`factlab_factorial_fill`).
+/// `*big` receives how many zeros were written.
+///
+/// Ownership: the CALLER allocates both arrays (a Python `array('Q')`, a
+/// numpy array, the stack) and frees them; nothing is kept, nothing to give
+/// back. One call for the whole batch: the crossing is paid once.
+///
+/// Returns `FACTLAB_OK`, `FACTLAB_NULL_POINTER` when a pointer is NULL (an
+/// empty batch may pass NULL arrays), or `FACTLAB_PANIC`.
+///
+/// # Safety
+///
+/// `ns` is valid for reads and `out` for writes of `len` `uint64_t` (the two
+/// may be the same array: each `out[i]` is written after `ns[i]` is read);
+/// `big` is valid for a write.
+#[no_mangle]
+pub unsafe extern "C" fn factlab_factorials_u64(
+    ns: *const u64,
+    len: usize,
+    out: *mut u64,
+    big: *mut usize,
+) -> i32 {
+    if big.is_null() || (len > 0 && (ns.is_null() || out.is_null())) {
+        return FACTLAB_NULL_POINTER;
+    }
+    let outcome = caught(|| {
+        let mut zeros = 0;
+        for i in 0..len {
+            // SAFETY: i < len, and both arrays hold len values (contract).
+            // Raw reads and writes, not slices: `ns` and `out` may alias.
+            let n = unsafe { ns.add(i).read() };
+            let value = factlab_core::factorial_u64(n).unwrap_or(0);
+            zeros += usize::from(value == 0);
+            // SAFETY: as above.
+            unsafe { out.add(i).write(value) };
+        }
+        Ok(zeros)
+    });
+    let (status, zeros) = outcome.map_or_else(|status| (status, 0), |zeros| (FACTLAB_OK, zeros));
+    // SAFETY: `big` is non-null and valid for a write (contract).
+    unsafe { big.write(zeros) };
+    status
+}
+// ANCHOR_END: batch
+
+// ANCHOR: digits
+/// A number of bytes that always holds the decimal digits of `n!` (no sign,
+/// no terminating NUL): at most a few percent more than their count. 0 when
+/// `n > FACTLAB_MAX_N`.
+///
+/// From the bit bound of `factlab_factorial_bound`: a number of `b` bits has
+/// at most `floor(b * log10(2)) + 1` digits, and 0.30103 > log10(2).
+#[no_mangle]
+pub extern "C" fn factlab_factorial_digits_bound(n: u64) -> usize {
+    let bits = factlab_factorial_bound(n) as u64 * 8;
+    if bits == 0 {
+        return 0;
+    }
+    usize::try_from(bits * 30_103 / 100_000 + 1).unwrap_or(usize::MAX)
+}
+
+/// Writes the decimal digits of `n!` (ASCII, most significant first, no
+/// NUL) into the CALLER's buffer `buf[0 .. *len)`.
+///
+/// Ownership: the caller allocates `buf` with at least
+/// `factlab_factorial_digits_bound(n)` bytes, and frees it; the library
+/// keeps nothing. Returns `FACTLAB_OK`; `FACTLAB_BUFFER_TOO_SMALL` when
+/// `cap` is below the bound; `FACTLAB_TOO_LARGE`, `FACTLAB_NO_MEMORY` or
+/// `FACTLAB_PANIC` as `factlab_factorial` does; `FACTLAB_NULL_POINTER` when
+/// `buf` or `len` is NULL. On any status but `FACTLAB_OK`, `buf` is
+/// untouched and `*len` is 0.
+///
+/// # Safety
+///
+/// `buf` is NULL or valid for writes of `cap` bytes; `len` is NULL or valid
+/// for a write.
+#[no_mangle]
+pub unsafe extern "C" fn factlab_factorial_digits(
+    n: u64,
+    buf: *mut u8,
+    cap: usize,
+    len: *mut usize,
+) -> i32 {
+    if buf.is_null() || len.is_null() {
+        return FACTLAB_NULL_POINTER;
+    }
+    let outcome = if cap < factlab_factorial_digits_bound(n) && n <= FACTLAB_MAX_N {
+        Err(FACTLAB_BUFFER_TOO_SMALL)
+    } else {
+        caught(|| factlab_core::factorial_digits(n))
+    };
+    let (status, written) = match outcome {
+        Ok(digits) => {
+            // SAFETY: `buf` is valid for `cap` bytes (contract), and `cap` is
+            // at least the bound, which holds every digit.
+            let dest = unsafe { std::slice::from_raw_parts_mut(buf, cap) };
+            dest[..digits.len()].copy_from_slice(digits.as_bytes());
+            (FACTLAB_OK, digits.len())
+        }
+        Err(status) => (status, 0),
+    };
+    // SAFETY: `len` is non-null and valid for a write (contract).
+    unsafe { len.write(written) };
+    status
+}
+// ANCHOR_END: digits
+
 // ANCHOR: boundary
 /// The one boundary between C and the kernel: validates `out`, runs `compute`
-/// inside `catch_unwind`, and turns its outcome into a status code and `*out`.
+/// inside `catch_unwind` ([`caught`]), and turns its outcome into a status
+/// code and `*out`.
 ///
 /// # Safety
 ///
@@ -355,20 +468,29 @@ unsafe fn boundary(
     if out.is_null() {
         return FACTLAB_NULL_POINTER;
     }
-    // AssertUnwindSafe: `compute` shares no state with the caller that a
-    // panic could leave half-updated; the kernel is pure.
-    let (status, big) = match catch_unwind(AssertUnwindSafe(compute)) {
-        Ok(Ok(f)) => (FACTLAB_OK, FactlabBig::from_limbs(into_limbs(f))),
-        Ok(Err(Error::TooLarge { .. })) => (FACTLAB_TOO_LARGE, FactlabBig::EMPTY),
-        Ok(Err(Error::NoMemory { .. })) => (FACTLAB_NO_MEMORY, FactlabBig::EMPTY),
-        // The payload (the panic message) is dropped here, inside Rust.
-        Err(_payload) => (FACTLAB_PANIC, FactlabBig::EMPTY),
+    let (status, big) = match caught(compute) {
+        Ok(f) => (FACTLAB_OK, FactlabBig::from_limbs(into_limbs(f))),
+        Err(status) => (status, FactlabBig::EMPTY),
     };
     // `write`, not `*out = ..`: the caller's struct may be uninitialised, and
     // there is nothing in it to drop.
     // SAFETY: `out` is non-null and valid for writes (contract).
     unsafe { out.write(big) };
     status
+}
+
+/// Runs `compute` inside `catch_unwind`: its value, or the status code that
+/// says why there is none (a refusal of the kernel, or a caught panic).
+fn caught<T>(compute: impl FnOnce() -> Result<T, Error>) -> Result<T, i32> {
+    // AssertUnwindSafe: `compute` shares no state with the caller that a
+    // panic could leave half-updated; the kernel is pure.
+    match catch_unwind(AssertUnwindSafe(compute)) {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(Error::TooLarge { .. })) => Err(FACTLAB_TOO_LARGE),
+        Ok(Err(Error::NoMemory { .. })) => Err(FACTLAB_NO_MEMORY),
+        // The payload (the panic message) is dropped here, inside Rust.
+        Err(_payload) => Err(FACTLAB_PANIC),
+    }
 }
 // ANCHOR_END: boundary
 
@@ -606,6 +728,83 @@ mod tests {
         assert_eq!(factlab_core::factorial(170).unwrap().bit_len(), 1020);
         for n in [171, FACTLAB_MAX_N + 1, u64::MAX] {
             assert_eq!(factlab_factorial_small(n).limbs, [0; 16]);
+        }
+    }
+
+    #[test]
+    fn batch_of_u64_and_zeros_for_the_rest() {
+        let ns = [0, 5, 20, 21, 25, FACTLAB_MAX_N + 1, u64::MAX, 3];
+        let mut out = [7u64; 8];
+        let mut big = 99;
+        // SAFETY: both arrays hold 8 values; `big` is a valid usize.
+        let status = unsafe { factlab_factorials_u64(ns.as_ptr(), 8, out.as_mut_ptr(), &mut big) };
+        assert_eq!(status, FACTLAB_OK);
+        assert_eq!(out, [1, 120, 2_432_902_008_176_640_000, 0, 0, 0, 0, 6]);
+        assert_eq!(big, 4);
+        // In place: `ns` and `out` the same array.
+        let mut inout = [3u64, 4, 30];
+        // SAFETY: one array of 3 values, read then written element by element.
+        let status =
+            unsafe { factlab_factorials_u64(inout.as_ptr(), 3, inout.as_mut_ptr(), &mut big) };
+        assert_eq!((status, inout, big), (FACTLAB_OK, [6, 24, 0], 1));
+        // SAFETY: NULL arrays are allowed for an empty batch only.
+        unsafe {
+            assert_eq!(
+                factlab_factorials_u64(ptr::null(), 0, ptr::null_mut(), &mut big),
+                FACTLAB_OK
+            );
+            assert_eq!(big, 0);
+            let status = factlab_factorials_u64(ptr::null(), 1, out.as_mut_ptr(), &mut big);
+            assert_eq!(status, FACTLAB_NULL_POINTER);
+            let status = factlab_factorials_u64(ns.as_ptr(), 1, out.as_mut_ptr(), ptr::null_mut());
+            assert_eq!(status, FACTLAB_NULL_POINTER);
+        }
+    }
+
+    fn digits(n: u64, cap: usize) -> (i32, String) {
+        let mut buf = vec![b'#'; cap];
+        let mut len = 12345;
+        // SAFETY: `buf` is valid for `cap` bytes, `len` for a write.
+        let status = unsafe { factlab_factorial_digits(n, buf.as_mut_ptr(), cap, &mut len) };
+        if status != FACTLAB_OK {
+            assert_eq!(len, 0);
+            assert!(
+                buf.iter().all(|&b| b == b'#'),
+                "n = {n}: written on {status}"
+            );
+        }
+        (status, String::from_utf8(buf[..len].to_vec()).unwrap())
+    }
+
+    #[test]
+    fn digits_into_the_callers_buffer() {
+        for n in [0, 1, 20, 21, 34, 35, 1000, 12_345] {
+            let bound = factlab_factorial_digits_bound(n);
+            let expected = factlab_core::factorial_digits(n).unwrap();
+            assert!(
+                bound >= expected.len(),
+                "n = {n}: bound {bound} < {}",
+                expected.len()
+            );
+            // One limb of slack: 20 digits for small n, a few percent for big ones.
+            assert!(
+                bound <= expected.len() * 11 / 10 + 20,
+                "n = {n}: bound {bound}"
+            );
+            assert_eq!(digits(n, bound), (FACTLAB_OK, expected), "n = {n}");
+        }
+        let bound = factlab_factorial_digits_bound(100);
+        assert_eq!(digits(100, bound - 1).0, FACTLAB_BUFFER_TOO_SMALL);
+        assert_eq!(factlab_factorial_digits_bound(FACTLAB_MAX_N + 1), 0);
+        assert_eq!(digits(FACTLAB_MAX_N + 1, 8).0, FACTLAB_TOO_LARGE);
+        let mut len = 0;
+        // SAFETY: NULL pointers are allowed, and refused.
+        unsafe {
+            let status = factlab_factorial_digits(5, ptr::null_mut(), 8, &mut len);
+            assert_eq!(status, FACTLAB_NULL_POINTER);
+            let mut buf = [0u8; 8];
+            let status = factlab_factorial_digits(5, buf.as_mut_ptr(), 8, ptr::null_mut());
+            assert_eq!(status, FACTLAB_NULL_POINTER);
         }
     }
 }

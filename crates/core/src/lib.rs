@@ -286,6 +286,65 @@ pub fn factorial(n: u64) -> Result<Factorial, Error> {
 }
 // ANCHOR_END: factorial
 
+// ANCHOR: digits
+/// The decimal digits of `n!`: exactly Python's `str(math.factorial(n))`,
+/// with no digit limit and no Python int on the way.
+///
+/// malachite converts by divide and conquer (sub-quadratic): 10^5! has
+/// 456,574 digits. The same bound and memory check as [`factorial`] apply;
+/// callers that can release a lock should do so when `n >= EXPENSIVE_N`.
+pub fn factorial_digits(n: u64) -> Result<String, Error> {
+    Ok(match factorial(n)? {
+        Factorial::U64(v) => v.to_string(),
+        Factorial::U128(v) => v.to_string(),
+        Factorial::Limbs(limbs) => Natural::from_owned_limbs_asc(limbs).to_string(),
+    })
+}
+// ANCHOR_END: digits
+
+// ANCHOR: batch
+/// From this many values on, a batch of even the smallest factorials costs
+/// more than releasing and re-taking a lock (tens of microseconds of table
+/// lookups): see [`batch_is_expensive`].
+pub const EXPENSIVE_BATCH_LEN: usize = 10_000;
+
+/// Whether computing [`factorials`] of `ns` is worth releasing a lock (the
+/// GIL) for: a long batch, or one big `n`.
+pub fn batch_is_expensive(ns: &[u64]) -> bool {
+    ns.len() >= EXPENSIVE_BATCH_LEN || ns.iter().any(|&n| n >= EXPENSIVE_N)
+}
+
+/// Why a batch stopped: the position of the first `n` the kernel refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchError {
+    /// The index of that `n` in the batch.
+    pub index: usize,
+    /// Why it was refused.
+    pub error: Error,
+}
+
+impl fmt::Display for BatchError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ns[{}]: {}", self.index, self.error)
+    }
+}
+
+impl std::error::Error for BatchError {}
+
+/// `n!` for every `n` of `ns`, in order: the whole batch in one call, so
+/// that a binding crosses the boundary once, not once per value. Stops at
+/// the first `n` refused (nothing of the batch is returned then).
+pub fn factorials(ns: &[u64]) -> Result<Vec<Factorial>, BatchError> {
+    // Sized once: `collect()` on a `Result` iterator cannot know the length
+    // and would grow the vector by doubling (copies, and fresh pages each time).
+    let mut out = Vec::with_capacity(ns.len());
+    for (index, &n) in ns.iter().enumerate() {
+        out.push(factorial(n).map_err(|error| BatchError { index, error })?);
+    }
+    Ok(out)
+}
+// ANCHOR_END: batch
+
 /// The message of a caught panic, for a binding to put in its exception:
 /// `panic!("literal")` carries a `&str`, `panic!("{x}")` a `String`; any
 /// other payload has no message we can show.
@@ -421,6 +480,39 @@ mod tests {
     #[should_panic(expected = "deliberate panic")]
     fn deliberate_panic_panics() {
         let _ = testing::deliberate_panic();
+    }
+
+    #[test]
+    fn digits_are_the_decimal_string() {
+        for n in [0, 1, 20, 21, 34, 35, 100, 800, 801, 3000] {
+            assert_eq!(
+                factorial_digits(n).unwrap(),
+                naive(n).to_string(),
+                "n = {n}"
+            );
+        }
+        assert_eq!(factorial_digits(25).unwrap(), "15511210043330985984000000");
+        assert_eq!(factorial_digits(10_000).unwrap().len(), 35_660);
+        assert_eq!(
+            factorial_digits(MAX_N + 1),
+            Err(Error::TooLarge { n: MAX_N + 1 })
+        );
+    }
+
+    #[test]
+    fn batches_in_order_and_first_refusal() {
+        let ns = [5, 0, 25, 40, 20];
+        let got = factorials(&ns).unwrap();
+        let one_by_one: Vec<_> = ns.iter().map(|&n| factorial(n).unwrap()).collect();
+        assert_eq!(got, one_by_one);
+        assert_eq!(factorials(&[]), Ok(vec![]));
+        let err = factorials(&[3, MAX_N + 1, u64::MAX]).unwrap_err();
+        assert_eq!(err.index, 1);
+        assert_eq!(err.error, Error::TooLarge { n: MAX_N + 1 });
+        assert!(err.to_string().starts_with("ns[1]: factorial() argument"));
+        assert!(!batch_is_expensive(&[20; 100]));
+        assert!(batch_is_expensive(&[0; EXPENSIVE_BATCH_LEN]));
+        assert!(batch_is_expensive(&[3, EXPENSIVE_N]));
     }
 
     proptest! {

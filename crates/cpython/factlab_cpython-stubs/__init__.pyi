@@ -1,6 +1,7 @@
 # factlab_cpython's interface, for editors and type checkers: a PEP 561
 # stub-only package (the module itself is a single compiled file). Checked
 # against the module by mypy's stubtest.
+from collections.abc import Iterable
 from typing import Final, SupportsIndex
 
 MAX_N: Final[int]
@@ -8,6 +9,12 @@ EXPENSIVE_N: Final[int]
 
 def factorial(n: SupportsIndex, /) -> int:
     """Find n!, exactly as math.factorial does (the Rust kernel, through rust-cpython)."""
+
+def factorials(ns: Iterable[SupportsIndex], /) -> list[int]:
+    """[factorial(n) for n in ns] in one call; a buffer of 64-bit integers is read in place."""
+
+def factorial_str(n: SupportsIndex, /) -> str:
+    """str(factorial(n)), whatever sys.get_int_max_str_digits() says."""
 
 def crossing(n: int, /) -> int:
     """The bare crossing: n! if n <= 20, else 0, no checks."""

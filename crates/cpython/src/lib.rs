@@ -38,16 +38,24 @@
 //! - The crate has no `u128` or big-int conversion, and no `operator.index`
 //!   with `math.factorial`'s errors, so the few calls it lacks are made
 //!   through its own raw layer, `python3-sys`.
+//! - Its `buffer::PyBuffer` is the one PyO3 inherited, and still reads the
+//!   byte-order prefix right ('<q' is native on x86), where PyO3 0.30.1 has
+//!   it backwards. But `PyBuffer::get` *asserts* that the exporter filled in
+//!   `strides` (a panic for a ctypes array), and, like every object of the
+//!   crate, its `Drop` takes the GIL again: we go through a memoryview and
+//!   release the buffer with the GIL we hold (`release_ref`).
 
 use std::ffi::CStr;
 use std::ffi::{c_int, c_long, c_longlong, c_uchar};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 
+use cpython::buffer::PyBuffer;
 use cpython::{
-    exc, py_fn, PyDrop, PyErr, PyModule, PyObject, PyResult, Python, PythonObject, ToPyObject,
+    exc, py_fn, ObjectProtocol, PyDrop, PyErr, PyList, PyModule, PyObject, PyResult, Python,
+    PythonObject, ToPyObject,
 };
-use factlab_core::{Error, Factorial, EXPENSIVE_N, MAX_N};
+use factlab_core::{BatchError, Error, Factorial, EXPENSIVE_N, MAX_N};
 use python3_sys as ffi;
 
 // ANCHOR: module
@@ -107,6 +115,16 @@ fn init(py: Python, m: &PyModule) -> PyResult<()> {
             py_fn!(py, factorial(n: &PyObject)),
             FACTORIAL_DOC,
         ),
+        (
+            "factorials",
+            py_fn!(py, factorials(ns: &PyObject)),
+            FACTORIALS_DOC,
+        ),
+        (
+            "factorial_str",
+            py_fn!(py, factorial_str(n: &PyObject)),
+            FACTORIAL_STR_DOC,
+        ),
         ("crossing", py_fn!(py, crossing(n: u64)), CROSSING_DOC),
         ("raise_panic", py_fn!(py, raise_panic()), RAISE_PANIC_DOC),
     ];
@@ -124,6 +142,10 @@ fn init(py: Python, m: &PyModule) -> PyResult<()> {
 // (`help()`, `inspect.signature`): "name(params)\n--\n\n" then the text.
 const FACTORIAL_DOC: &CStr =
     c"factorial(n, /)\n--\n\nFind n!, exactly as math.factorial does (the Rust kernel, through rust-cpython).";
+const FACTORIALS_DOC: &CStr =
+    c"factorials(ns, /)\n--\n\n[factorial(n) for n in ns] in one call; a buffer of 64-bit integers is read in place.";
+const FACTORIAL_STR_DOC: &CStr =
+    c"factorial_str(n, /)\n--\n\nstr(factorial(n)), whatever sys.get_int_max_str_digits() says.";
 const CROSSING_DOC: &CStr =
     c"crossing(n, /)\n--\n\nThe bare crossing: n! if n <= 20, else 0, no checks.";
 const RAISE_PANIC_DOC: &CStr =
@@ -212,18 +234,23 @@ unsafe fn long_to_u64(py: Python, long: *mut ffi::PyObject) -> PyResult<u64> {
         return Err(PyErr::fetch(py));
     }
     if overflow < 0 || (overflow == 0 && v < 0) {
-        return Err(PyErr::new::<exc::ValueError, _>(
-            py,
-            "factorial() not defined for negative values",
-        ));
+        return Err(negative(py));
     }
     if overflow > 0 || v > c_longlong::from(c_long::MAX) {
-        return Err(PyErr::new::<exc::OverflowError, _>(
-            py,
-            format!("factorial() argument should not exceed {}", c_long::MAX),
-        ));
+        return Err(past_long_max(py));
     }
     Ok(v as u64)
+}
+
+fn negative(py: Python) -> PyErr {
+    PyErr::new::<exc::ValueError, _>(py, "factorial() not defined for negative values")
+}
+
+fn past_long_max(py: Python) -> PyErr {
+    PyErr::new::<exc::OverflowError, _>(
+        py,
+        format!("factorial() argument should not exceed {}", c_long::MAX),
+    )
 }
 // ANCHOR_END: index
 
@@ -235,9 +262,20 @@ fn call_kernel(
     n: u64,
     kernel: fn(u64) -> Result<Factorial, Error>,
 ) -> PyResult<PyObject> {
-    // AssertUnwindSafe: the closure reads `n` and a function pointer only.
-    let run = AssertUnwindSafe(move || kernel(n));
-    let outcome = if (EXPENSIVE_N..=MAX_N).contains(&n) {
+    let expensive = (EXPENSIVE_N..=MAX_N).contains(&n);
+    match guarded(py, expensive, move || kernel(n))? {
+        Ok(value) => to_py_int(py, &value),
+        Err(error) => Err(kernel_error(py, error)),
+    }
+}
+
+/// Runs native `work`, without the GIL when `release`, and turns a panic
+/// into RuntimeError.
+fn guarded<T: Send>(py: Python, release: bool, work: impl FnOnce() -> T + Send) -> PyResult<T> {
+    // AssertUnwindSafe: our closures only read their inputs; nothing they
+    // leave half-done is looked at after a panic.
+    let run = AssertUnwindSafe(work);
+    let outcome = if release {
         // allow_threads releases the GIL around the closure; the `Send` bound
         // keeps the `Python` token (and so every Python object) out of it.
         // The catch_unwind must be inside: allow_threads does not restore the
@@ -246,20 +284,22 @@ fn call_kernel(
     } else {
         catch_unwind(run)
     };
-    match outcome {
-        Ok(Ok(value)) => to_py_int(py, &value),
-        // The kernel refused: past MAX_N, or n! would not fit in memory.
-        Ok(Err(error @ Error::NoMemory { .. })) => {
-            Err(PyErr::new::<exc::MemoryError, _>(py, error.to_string()))
-        }
-        Ok(Err(error)) => Err(PyErr::new::<exc::OverflowError, _>(py, error.to_string())),
-        Err(payload) => Err(PyErr::new::<exc::RuntimeError, _>(
+    outcome.map_err(|payload| {
+        PyErr::new::<exc::RuntimeError, _>(
             py,
             format!(
                 "Rust panic in factlab's kernel: {}",
                 factlab_core::panic_message(&*payload)
             ),
-        )),
+        )
+    })
+}
+
+/// The kernel refused: past MAX_N, or n! would not fit in memory.
+fn kernel_error(py: Python, error: Error) -> PyErr {
+    match error {
+        Error::NoMemory { .. } => PyErr::new::<exc::MemoryError, _>(py, error.to_string()),
+        Error::TooLarge { .. } => PyErr::new::<exc::OverflowError, _>(py, error.to_string()),
     }
 }
 // ANCHOR_END: boundary
@@ -298,3 +338,238 @@ fn int_from_le_bytes(py: Python, bytes: &[u8]) -> PyResult<PyObject> {
     }
 }
 // ANCHOR_END: from-bytes
+
+// ANCHOR: factorials
+/// `factorials(ns)`: `[factorial(n) for n in ns]` in one call.
+fn factorials(py: Python, ns: &PyObject) -> PyResult<PyObject> {
+    // Read every n, then run the kernel over the whole batch. For a buffer,
+    // the kernel runs inside the closure, over the exporter's own memory,
+    // while the export is held.
+    let results = match with_int64_buffer(py, ns, |values, signed| batch(py, values, signed))? {
+        Some(results) => results,
+        None => batch(py, &read_iterable(py, ns)?, false)?,
+    };
+    new_list(py, &results)
+}
+
+/// The kernel over the whole batch, without the GIL when the core says it
+/// pays (10,000 values or more, or one n >= 1000), panics caught.
+/// `signed`: `ns` holds the bits of i64s (a signed buffer).
+fn batch(py: Python, ns: &[u64], signed: bool) -> PyResult<Vec<Factorial>> {
+    let expensive = factlab_core::batch_is_expensive(ns);
+    // `ns` may be the buffer's memory: a `&[u64]` is `Send`, a `Python` is not.
+    let outcome = guarded(py, expensive, || factlab_core::factorials(ns))?;
+    outcome.map_err(|BatchError { index, error }| {
+        // A negative i64 (its sign bit set) and a value past LONG_MAX both
+        // read as a u64 past MAX_N: the kernel stops there as at any n too
+        // large, and we name the fault as `factorial` would.
+        let n = ns[index];
+        let err = match error {
+            Error::TooLarge { .. } if signed && n >> 63 == 1 => negative(py),
+            Error::TooLarge { .. } if c_long::try_from(n).is_err() => past_long_max(py),
+            _ => kernel_error(py, error),
+        };
+        at(py, index, err)
+    })
+}
+
+/// Reads an iterable once: each element converted as `factorial` converts
+/// `n`, then the kernel's own refusals asked at once (its bound, its memory
+/// check), so that the first bad element wins whatever its fault, and a
+/// generator is not consumed past it.
+fn read_iterable(py: Python, ns: &PyObject) -> PyResult<Vec<u64>> {
+    let mut values = Vec::new();
+    // Errors of the iteration itself (`ns` is an int, a generator raises)
+    // are no element's: they pass unchanged, as in the reference.
+    for item in ns.iter(py)? {
+        let item = item?;
+        let index = values.len();
+        let n = index_to_u64(py, &item);
+        item.release_ref(py); // with the GIL we hold: no PyGILState_Ensure
+        let n = n
+            .and_then(|n| admit(n).map_err(|error| kernel_error(py, error)))
+            .map_err(|err| at(py, index, err))?;
+        values.push(n);
+    }
+    Ok(values)
+}
+
+/// `n`, unless `factlab_core::factorial(n)` would refuse it: asked without
+/// computing anything.
+fn admit(n: u64) -> Result<u64, Error> {
+    if n > MAX_N {
+        return Err(Error::TooLarge { n });
+    }
+    factlab_core::memory::check(n).map(|()| n)
+}
+
+/// `err` as element `index` raised it: the same exception type, the message
+/// prefixed with `ns[index]: ` (pure.py's `at`). Only the four errors
+/// `factorial` raises are renamed; any other passes unchanged.
+fn at(py: Python, index: usize, mut err: PyErr) -> PyErr {
+    let renamed = [
+        py.get_type::<exc::TypeError>(),
+        py.get_type::<exc::ValueError>(),
+        py.get_type::<exc::OverflowError>(),
+        py.get_type::<exc::MemoryError>(),
+    ];
+    if !renamed.iter().any(|kind| err.matches(py, kind)) {
+        return err;
+    }
+    let message = match err.instance(py).str(py) {
+        Ok(message) => format!("ns[{index}]: {}", message.to_string_lossy(py)),
+        Err(err) => return err,
+    };
+    // Lazy, as `PyErr::new`: `type(message)` is called when it is raised.
+    PyErr::new_lazy_init(
+        err.get_type(py),
+        Some(message.to_py_object(py).into_object()),
+    )
+}
+
+/// Calls `read(values, signed)` with the 64-bit integers of `ns`'s buffer,
+/// read in place; `None` when `ns` has no buffer.
+fn with_int64_buffer<R>(
+    py: Python,
+    ns: &PyObject,
+    read: impl FnOnce(&[u64], bool) -> PyResult<R>,
+) -> PyResult<Option<R>> {
+    // SAFETY (all three blocks): we hold the GIL and `ns` is a live object.
+    // No buffer: known without raising (a look at the type's slot).
+    if unsafe { ffi::PyObject_CheckBuffer(ns.as_ptr()) } == 0 {
+        return Ok(None);
+    }
+    // The crate's `PyBuffer::get` *asserts* that the exporter filled in
+    // `strides`, and ctypes arrays leave them NULL (the protocol's
+    // "C-contiguous"): a panic. A memoryview of `ns` fills them in, and
+    // holds `ns`'s export while we hold its own. NULL: TypeError, no buffer.
+    let view =
+        unsafe { PyObject::from_owned_ptr_opt(py, ffi::PyMemoryView_FromObject(ns.as_ptr())) };
+    let Some(view) = view else {
+        let err = PyErr::fetch(py);
+        if err.matches(py, py.get_type::<exc::TypeError>()) {
+            return Ok(None);
+        }
+        return Err(err);
+    };
+    // PyObject_GetBuffer(view, PyBUF_FULL_RO). The export holds its own
+    // reference to the view, so ours can go.
+    let buffer = PyBuffer::get(py, &view);
+    view.release_ref(py);
+    let buffer = buffer?;
+    let outcome = read_int64s(py, &buffer, read);
+    // PyBuffer_Release with the GIL we hold (a plain drop would take it
+    // again with PyGILState_Ensure). Until here `array.append` on the
+    // exporter raised BufferError.
+    buffer.release_ref(py);
+    outcome.map(Some)
+}
+
+/// The values of a held buffer: in place when C-contiguous, else one copy.
+fn read_int64s<R>(
+    py: Python,
+    buffer: &PyBuffer,
+    read: impl FnOnce(&[u64], bool) -> PyResult<R>,
+) -> PyResult<R> {
+    let format = buffer.format().to_string_lossy();
+    let signed = int64_layout(py, &format, buffer.item_size(), buffer.dimensions())?;
+    let len = buffer.item_count();
+    let start = buffer.buf_ptr().cast::<u64>().cast_const();
+    if buffer.is_c_contiguous() && !start.is_null() && start.is_aligned() {
+        // SAFETY: the export keeps `len` items of 8 bytes back to back at
+        // `start` (checked: format, C-contiguous, aligned) until our caller
+        // releases it, after `read` returns; an i64 reads as the u64 of the
+        // same bits. The crate's `as_slice` gives `ReadOnlyCell`s, which the
+        // kernel does not take. The export stops resizing, not writing: we
+        // take on that no other thread writes into the array meanwhile.
+        return read(unsafe { std::slice::from_raw_parts(start, len) }, signed);
+    }
+    // Strided or misaligned: one copy, item by item where CPython says each
+    // one is (PyBuffer_GetPointer). (`to_vec::<u64>` would refuse format 'q'.)
+    // SAFETY: `i < len` and the format says 8-byte integers; unaligned reads.
+    let copy: Vec<u64> = (0..len)
+        .map(|i| unsafe { buffer.get_ptr(&[i]).cast::<u64>().read_unaligned() })
+        .collect();
+    read(&copy, signed)
+}
+
+/// The buffer rule of every backend (pure.py's `int64_buffer`): one
+/// dimension of 8-byte items, format `q`/`l` (signed: `Ok(true)`) or `Q`/`L`
+/// (`Ok(false)`) after native byte-order prefixes; any other is TypeError.
+fn int64_layout(py: Python, format: &str, itemsize: usize, ndim: usize) -> PyResult<bool> {
+    #[cfg(target_endian = "little")]
+    const NATIVE: [char; 3] = ['@', '=', '<'];
+    #[cfg(target_endian = "big")]
+    const NATIVE: [char; 3] = ['@', '=', '>'];
+    if ndim == 1 && itemsize == 8 {
+        match format.trim_start_matches(NATIVE) {
+            "q" | "l" => return Ok(true),
+            "Q" | "L" => return Ok(false),
+            _ => {}
+        }
+    }
+    Err(PyErr::new::<exc::TypeError, _>(
+        py,
+        format!(
+            "factorials() reads buffers of 64-bit integers (format 'q' or 'Q', one dimension), \
+             got format '{format}', itemsize {itemsize}, {ndim} dimension(s)"
+        ),
+    ))
+}
+
+/// A list of the results as ints. `PyList::new(py, &[PyObject])` would add a
+/// reference to each int, and the `Vec` holding ours would then drop each
+/// one with a `PyGILState_Ensure`: instead each int's reference goes to the
+/// list (`set_item` steals it).
+fn new_list(py: Python, results: &[Factorial]) -> PyResult<PyObject> {
+    // SAFETY: we hold the GIL. PyList_New returns a new reference to a list
+    // of `len` empty (NULL) slots, or NULL with MemoryError set; a list with
+    // empty slots may be freed (list_dealloc skips them).
+    let list = unsafe {
+        let len = results.len() as ffi::Py_ssize_t;
+        PyObject::from_owned_ptr_opt(py, ffi::PyList_New(len))
+            .ok_or_else(|| PyErr::fetch(py))?
+            .unchecked_cast_into::<PyList>()
+    };
+    for (i, value) in results.iter().enumerate() {
+        match to_py_int(py, value) {
+            Ok(int) => list.set_item(py, i, int),
+            Err(err) => {
+                list.release_ref(py);
+                return Err(err);
+            }
+        }
+    }
+    Ok(list.into_object())
+}
+// ANCHOR_END: factorials
+
+// ANCHOR: factorial-str
+/// `factorial_str(n)`: `str(factorial(n))`, whatever
+/// `sys.get_int_max_str_digits()` says; a bad n raises what `factorial` does.
+fn factorial_str(py: Python, n: &PyObject) -> PyResult<PyObject> {
+    let n = index_to_u64(py, n)?;
+    let expensive = (EXPENSIVE_N..=MAX_N).contains(&n);
+    // The digits, computed natively (no Python int on the way), without the
+    // GIL for large n, a panic caught, as for `factorial`.
+    let digits = guarded(py, expensive, move || factlab_core::factorial_digits(n))?
+        .map_err(|error| kernel_error(py, error))?;
+    // `digits` is a Rust `String`, freed when we return; CPython copies its
+    // bytes into a new str that Python owns: one copy. The crate's
+    // `PyString::new` makes the same call but panics when it fails (a
+    // SystemError for the caller); called directly, a failed allocation is
+    // the MemoryError that `str()` would raise. No copy at all would need
+    // the kernel to write into the str's own buffer (`PyUnicode_New`, then
+    // `PyUnicode_DATA`): outside the limited API, and rust-cpython has no
+    // abi3 build anyway.
+    // SAFETY: we hold the GIL; CPython reads `len` bytes of valid UTF-8
+    // (ASCII digits) and returns a new reference or NULL with the error set.
+    unsafe {
+        let str = ffi::PyUnicode_FromStringAndSize(
+            digits.as_ptr().cast(),
+            digits.len() as ffi::Py_ssize_t,
+        );
+        PyObject::from_owned_ptr_opt(py, str).ok_or_else(|| PyErr::fetch(py))
+    }
+}
+// ANCHOR_END: factorial-str

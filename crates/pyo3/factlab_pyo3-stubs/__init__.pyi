@@ -1,12 +1,19 @@
 # factlab_pyo3's interface, for editors and type checkers (PyO3 does not
 # generate stubs yet): a PEP 561 stub-only package, shipped by maturin's
 # `include` (pyproject.toml). Checked against the module by mypy's stubtest.
+from collections.abc import Iterable
 from typing import SupportsIndex
 
-__all__ = ["crossing", "factorial", "raise_panic"]
+__all__ = ["crossing", "factorial", "factorial_str", "factorials", "raise_panic"]
 
 def factorial(n: SupportsIndex, /) -> int:
     """Find n!, exactly as math.factorial does."""
+
+def factorials(ns: Iterable[SupportsIndex], /) -> list[int]:
+    """`[factorial(n) for n in ns]`, in one call."""
+
+def factorial_str(n: SupportsIndex, /) -> str:
+    """`str(factorial(n))`, whatever `sys.get_int_max_str_digits()` says."""
 
 def crossing(n: int, /) -> int:
     """The bare crossing: n! if n <= 20, else 0."""

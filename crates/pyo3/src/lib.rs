@@ -7,11 +7,11 @@
 //!
 //! Built by maturin (`pip install crates/pyo3`) into the module `factlab_pyo3`.
 
-use factlab_core::Error;
 use factlab_core::{factorial_limbs, factorial_u128, factorial_u64, limbs_le_bytes, EXPENSIVE_N};
-use pyo3::exceptions::{PyMemoryError, PyOverflowError, PyValueError};
+use factlab_core::{BatchError, Error, Factorial, MAX_N};
+use pyo3::exceptions::{PyMemoryError, PyOverflowError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::PyInt;
+use pyo3::types::{PyInt, PyList, PyString};
 
 const NEGATIVE: &str = "factorial() not defined for negative values";
 
@@ -42,14 +42,24 @@ fn to_i64(n: &Bound<'_, PyAny>) -> PyResult<i64> {
             if index.lt(0)? {
                 Err(PyValueError::new_err(NEGATIVE))
             } else {
-                Err(PyOverflowError::new_err(format!(
-                    "factorial() argument should not exceed {}",
-                    i64::MAX
-                )))
+                Err(past_long_max())
             }
         }
         Err(err) => Err(err),
     }
+}
+
+/// `n` as `factorial` takes it: [`to_i64`], then ValueError below zero.
+fn to_u64(n: &Bound<'_, PyAny>) -> PyResult<u64> {
+    u64::try_from(to_i64(n)?).map_err(|_| PyValueError::new_err(NEGATIVE))
+}
+
+/// `math.factorial`'s OverflowError past a C long.
+fn past_long_max() -> PyErr {
+    PyOverflowError::new_err(format!(
+        "factorial() argument should not exceed {}",
+        i64::MAX
+    ))
 }
 // ANCHOR_END: to-i64
 
@@ -63,7 +73,7 @@ fn to_i64(n: &Bound<'_, PyAny>) -> PyResult<i64> {
 #[pyfunction(signature = (n, /))]
 fn factorial<'py>(n: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyInt>> {
     let py = n.py();
-    let n = u64::try_from(to_i64(n)?).map_err(|_| PyValueError::new_err(NEGATIVE))?;
+    let n = to_u64(n)?;
 
     // Small results: a table lookup, and PyO3 converts u64/u128 to an int.
     if let Some(v) = factorial_u64(n) {
@@ -83,15 +93,19 @@ fn factorial<'py>(n: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyInt>> {
     } else {
         factorial_limbs(n)
     }
-    // The kernel refuses at once n past its bound (OverflowError) and an n!
-    // that would not fit in memory (MemoryError: it checks before allocating,
-    // since a failed allocation in Rust aborts).
-    .map_err(|err| match err {
-        Error::NoMemory { .. } => PyMemoryError::new_err(err.to_string()),
-        Error::TooLarge { .. } => PyOverflowError::new_err(err.to_string()),
-    })?;
+    .map_err(kernel_error)?;
 
     int_from_le_bytes(py, &limbs_le_bytes(&limbs))
+}
+
+/// The kernel refuses at once n past its bound (OverflowError) and an n!
+/// that would not fit in memory (MemoryError: it checks before allocating,
+/// since a failed allocation in Rust aborts).
+fn kernel_error(err: Error) -> PyErr {
+    match err {
+        Error::NoMemory { .. } => PyMemoryError::new_err(err.to_string()),
+        Error::TooLarge { .. } => PyOverflowError::new_err(err.to_string()),
+    }
 }
 // ANCHOR_END: factorial
 
@@ -134,6 +148,246 @@ fn int_from_le_bytes<'py>(py: Python<'py>, bytes: &[u8]) -> PyResult<Bound<'py, 
 }
 // ANCHOR_END: int-from-bytes
 
+// ANCHOR: factorials
+/// `[factorial(n) for n in ns]`, in one call.
+///
+/// A buffer of 64-bit integers (`array('q')`, a numpy `int64` array) is read
+/// in place; anything else is iterated once, each element converted as
+/// `factorial` converts `n`. A bad element raises what `factorial` would,
+/// its message prefixed with `ns[i]: `.
+#[pyfunction(signature = (ns, /))]
+fn factorials<'py>(ns: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
+    let py = ns.py();
+    // Two phases: read every n, then run the kernel over the whole batch.
+    // For a buffer the kernel runs inside the closure, over the exporter's
+    // own memory, while we still hold the export.
+    let results = match with_int64_buffer(ns, |values, signed| batch(py, values, signed))? {
+        Some(results) => results,
+        None => batch(py, &read_iterable(ns)?, false)?,
+    };
+    // With the GIL: one Python int per result, made as `factorial` makes it.
+    // PyList::new takes the ints over (no reference count changes).
+    let ints = results
+        .iter()
+        .map(|value| to_int(py, value))
+        .collect::<PyResult<Vec<_>>>()?;
+    PyList::new(py, ints)
+}
+
+/// The kernel over the whole batch, without the GIL when the core says it
+/// pays (10,000 values or more, or one n >= 1000). `signed`: `ns` holds the
+/// bits of i64s (a signed buffer), which only changes how a refusal reads.
+fn batch(py: Python<'_>, ns: &[u64], signed: bool) -> PyResult<Vec<Factorial>> {
+    let results = if factlab_core::batch_is_expensive(ns) {
+        // `ns` may be the buffer's memory: a `&[u64]` may cross into the
+        // closure (it is `Send`), a `Bound` may not.
+        py.detach(|| factlab_core::factorials(ns))
+    } else {
+        factlab_core::factorials(ns)
+    };
+    results.map_err(|BatchError { index, error }| {
+        // A negative i64 (its sign bit set) and a value past LONG_MAX both
+        // read as a u64 past MAX_N: the kernel stops there as at any n too
+        // large, and we name the fault as `factorial` would.
+        let n = ns[index];
+        let err = match error {
+            Error::TooLarge { .. } if signed && n >> 63 == 1 => PyValueError::new_err(NEGATIVE),
+            Error::TooLarge { .. } if i64::try_from(n).is_err() => past_long_max(),
+            _ => kernel_error(error),
+        };
+        at(py, index, err)
+    })
+}
+
+/// Reads an iterable once: each element converted as `factorial` converts
+/// `n`, then the kernel's own refusals asked at once (its bound, its memory
+/// check), so that the first bad element wins whatever its fault, and a
+/// generator is not consumed past it.
+fn read_iterable(ns: &Bound<'_, PyAny>) -> PyResult<Vec<u64>> {
+    let py = ns.py();
+    let mut values = Vec::new();
+    // Errors of the iteration itself (`ns` is an int, a generator raises)
+    // are no element's: they pass unchanged, as in the reference.
+    for item in ns.try_iter()? {
+        let index = values.len();
+        let n = to_u64(&item?)
+            .and_then(|n| admit(n).map_err(kernel_error))
+            .map_err(|err| at(py, index, err))?;
+        values.push(n);
+    }
+    Ok(values)
+}
+
+/// `n`, unless `factlab_core::factorial(n)` would refuse it: asked without
+/// computing anything.
+fn admit(n: u64) -> Result<u64, Error> {
+    if n > MAX_N {
+        return Err(Error::TooLarge { n });
+    }
+    factlab_core::memory::check(n).map(|()| n)
+}
+
+/// `err` as element `index` raised it: the same exception type, the message
+/// prefixed with `ns[index]: ` (pure.py's `at`). Only the four errors
+/// `factorial` raises are renamed; any other (KeyboardInterrupt, an
+/// `__index__`'s own RuntimeError) passes unchanged, as in the reference.
+fn at(py: Python<'_>, index: usize, err: PyErr) -> PyErr {
+    let renamed = err.is_instance_of::<PyTypeError>(py)
+        || err.is_instance_of::<PyValueError>(py)
+        || err.is_instance_of::<PyOverflowError>(py)
+        || err.is_instance_of::<PyMemoryError>(py);
+    if !renamed {
+        return err;
+    }
+    // `from_type` is lazy: `type(message)` is called when it is raised.
+    PyErr::from_type(err.get_type(py), format!("ns[{index}]: {}", err.value(py)))
+}
+
+/// Calls `read(values, signed)` with the 64-bit integers of `ns`'s buffer,
+/// read in place; `None` when `ns` has no buffer.
+///
+/// PyO3's typed `PyBuffer::<i64>` / `PyBuffer::<u64>` check the format too,
+/// but 0.30.1 reads the byte-order prefix backwards on little-endian
+/// machines: it refuses `<q` (what a ctypes `c_int64` array exports) and
+/// accepts `>q` (a big-endian numpy array, whose values it would misread).
+/// So we check the format ourselves and read the untyped buffer.
+#[cfg(any(not(Py_LIMITED_API), Py_3_11))]
+fn with_int64_buffer<R>(
+    ns: &Bound<'_, PyAny>,
+    read: impl FnOnce(&[u64], bool) -> PyResult<R>,
+) -> PyResult<Option<R>> {
+    use pyo3::buffer::PyUntypedBuffer;
+    use pyo3::exceptions::PyBufferError;
+    // No buffer: known without raising (a look at the type's slot). PyPy's
+    // C API lacks the function: there the TypeError below says it.
+    // SAFETY: `ns` is a live object and we hold the GIL.
+    #[cfg(not(PyPy))]
+    if unsafe { pyo3::ffi::PyObject_CheckBuffer(ns.as_ptr()) } == 0 {
+        return Ok(None);
+    }
+    // PyObject_GetBuffer(ns, PyBUF_FULL_RO): the exporter's memory with its
+    // format, shape and strides. Until `buffer` drops (PyBuffer_Release, at
+    // the end of this function) the exporter keeps that memory in place:
+    // `array.append` raises BufferError meanwhile.
+    let py = ns.py();
+    let buffer = match PyUntypedBuffer::get(ns) {
+        Ok(buffer) => buffer,
+        Err(err) if err.is_instance_of::<PyTypeError>(py) => return Ok(None),
+        // ctypes arrays leave `strides` NULL (the protocol's "C-contiguous"),
+        // which PyO3 refuses ("strides is null"). A memoryview of `ns` fills
+        // them in, and holds `ns`'s export for as long as we hold its own.
+        Err(err) if err.is_instance_of::<PyBufferError>(py) => {
+            PyUntypedBuffer::get(pyo3::types::PyMemoryView::from(ns)?.as_any())?
+        }
+        Err(err) => return Err(err),
+    };
+    let format = buffer.format().to_string_lossy();
+    let signed = int64_layout(&format, buffer.item_size(), buffer.dimensions())?;
+    let len = buffer.item_count();
+    let start = buffer.buf_ptr().cast::<u64>().cast_const();
+    if buffer.is_c_contiguous() && !start.is_null() && start.is_aligned() {
+        // SAFETY: the export keeps `len` items of 8 bytes back to back at
+        // `start` (checked: format, C-contiguous, aligned) until `buffer`
+        // drops, after `read` returns; an i64 reads as the u64 of the same
+        // bits. The export stops resizing, not writing: another thread that
+        // writes into the array meanwhile would race with us (why PyO3 0.30
+        // deprecated `PyBuffer::as_slice`). We take on that the caller does
+        // not, as numpy's own loops without the GIL do.
+        return read(unsafe { std::slice::from_raw_parts(start, len) }, signed).map(Some);
+    }
+    // Strided (`a[::2]`) or misaligned: one copy, item by item where CPython
+    // says each one is (PyBuffer_GetPointer follows strides and suboffsets).
+    // SAFETY: `i < len` and the format says 8-byte integers; unaligned reads.
+    let copy: Vec<u64> = (0..len)
+        .map(|i| unsafe { buffer.get_ptr(&[i]).cast::<u64>().read_unaligned() })
+        .collect();
+    read(&copy, signed).map(Some)
+}
+
+/// The abi3 build for 3.10 has no `PyBuffer`: the buffer protocol entered
+/// the limited API in 3.11. It does what Python code does: `memoryview(ns)`
+/// and its `tobytes()`, one copy made while the view holds the export, then
+/// a second one into aligned u64s.
+#[cfg(all(Py_LIMITED_API, not(Py_3_11)))]
+fn with_int64_buffer<R>(
+    ns: &Bound<'_, PyAny>,
+    read: impl FnOnce(&[u64], bool) -> PyResult<R>,
+) -> PyResult<Option<R>> {
+    use pyo3::types::{PyBytes, PyMemoryView};
+    let view = match PyMemoryView::from(ns) {
+        Ok(view) => view,
+        Err(err) if err.is_instance_of::<PyTypeError>(ns.py()) => return Ok(None),
+        Err(err) => return Err(err),
+    };
+    let format: String = view.getattr("format")?.extract()?;
+    let itemsize: usize = view.getattr("itemsize")?.extract()?;
+    let signed = int64_layout(&format, itemsize, view.getattr("ndim")?.extract()?)?;
+    let bytes = view.call_method0("tobytes")?.cast_into::<PyBytes>()?;
+    view.call_method0("release")?;
+    let (items, _) = bytes.as_bytes().as_chunks::<8>();
+    let copy: Vec<u64> = items.iter().map(|item| u64::from_ne_bytes(*item)).collect();
+    read(&copy, signed).map(Some)
+}
+
+/// The buffer rule of every backend (pure.py's `int64_buffer`): one
+/// dimension of 8-byte items, format `q`/`l` (signed: `Ok(true)`) or `Q`/`L`
+/// (`Ok(false)`) after native byte-order prefixes; any other is TypeError.
+fn int64_layout(format: &str, itemsize: usize, ndim: usize) -> PyResult<bool> {
+    #[cfg(target_endian = "little")]
+    const NATIVE: [char; 3] = ['@', '=', '<'];
+    #[cfg(target_endian = "big")]
+    const NATIVE: [char; 3] = ['@', '=', '>'];
+    if ndim == 1 && itemsize == 8 {
+        match format.trim_start_matches(NATIVE) {
+            "q" | "l" => return Ok(true),
+            "Q" | "L" => return Ok(false),
+            _ => {}
+        }
+    }
+    Err(PyTypeError::new_err(format!(
+        "factorials() reads buffers of 64-bit integers (format 'q' or 'Q', one dimension), \
+         got format '{format}', itemsize {itemsize}, {ndim} dimension(s)"
+    )))
+}
+
+/// One result as a Python int, made as `factorial` makes it.
+fn to_int<'py>(py: Python<'py>, value: &Factorial) -> PyResult<Bound<'py, PyInt>> {
+    match value {
+        Factorial::U64(v) => Ok(v.into_pyobject(py)?),
+        Factorial::U128(v) => Ok(v.into_pyobject(py)?),
+        Factorial::Limbs(limbs) => int_from_le_bytes(py, &limbs_le_bytes(limbs)),
+    }
+}
+// ANCHOR_END: factorials
+
+// ANCHOR: factorial-str
+/// `str(factorial(n))`, whatever `sys.get_int_max_str_digits()` says.
+///
+/// Raise what factorial(n) raises for a bad n.
+#[pyfunction(signature = (n, /))]
+fn factorial_str<'py>(n: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyString>> {
+    let py = n.py();
+    let n = to_u64(n)?;
+    // The digits, computed natively (malachite's sub-quadratic conversion, no
+    // Python int on the way), without the GIL for large n as in `factorial`.
+    let digits = if n >= EXPENSIVE_N {
+        py.detach(|| factlab_core::factorial_digits(n))
+    } else {
+        factlab_core::factorial_digits(n)
+    }
+    .map_err(kernel_error)?;
+    // `digits` is a Rust `String`: our allocation, freed when this function
+    // returns. PyUnicode_FromStringAndSize copies its bytes into a new str
+    // that Python owns: one copy. (`PyString::new` makes the same call but
+    // panics when it fails; `from_bytes` gives the MemoryError that `str()`
+    // would raise.) No copy would need the str's own buffer,
+    // `PyUnicode_New(len, 127)` and then the digits written into
+    // `PyUnicode_DATA`: neither is in the limited API (abi3), and the kernel
+    // would have to write into a buffer we give it instead of its `String`.
+    PyString::from_bytes(py, digits.as_bytes())
+}
+// ANCHOR_END: factorial-str
+
 // ANCHOR: crossing
 /// The bare crossing: n! if n <= 20, else 0, with only PyO3's own conversion
 /// of n to a u64. The benchmark compares it with factorial to show what
@@ -161,6 +415,6 @@ fn raise_panic() -> PyResult<()> {
 #[pymodule(gil_used = false)]
 mod factlab_pyo3 {
     #[pymodule_export]
-    use super::{crossing, factorial, raise_panic};
+    use super::{crossing, factorial, factorial_str, factorials, raise_panic};
 }
 // ANCHOR_END: module

@@ -1,10 +1,17 @@
 # factlab_cython's interface, for editors and type checkers: a PEP 561
 # stub-only package (the module itself is a single compiled file). Checked
 # against the module by mypy's stubtest.
+from collections.abc import Iterable
 from typing import SupportsIndex
 
 def factorial(n: SupportsIndex, /) -> int:
     """Exactly ``math.factorial(n)``, computed by the Rust kernel."""
+
+def factorials(ns: Iterable[SupportsIndex], /) -> list[int]:
+    """Exactly ``[math.factorial(n) for n in ns]``, in one call."""
+
+def factorial_str(n: SupportsIndex, /) -> str:
+    """Exactly ``str(math.factorial(n))``, whatever ``sys.get_int_max_str_digits()`` says."""
 
 def crossing(n: int, /) -> int:
     """The bare entry point: n! for n <= 20, else 0."""

@@ -20,17 +20,23 @@ The callee allocates: the Rust library makes the limbs, and only
 ``factlab_big_free`` may release them; the call that allocates sits inside the
 ``try`` whose ``finally`` frees, so no exception (a signal handler's
 ``KeyboardInterrupt`` arrives as the call returns) can skip the free.
+
+``factorials`` and ``factorial_str`` (:func:`bind_data`) let the caller
+allocate too: an ``array('Q')`` for the batch, a ``bytearray`` for the digits.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from array import array
+from collections.abc import Callable, Iterable
 from operator import index
 from typing import Any, SupportsIndex
 
-from factlab.backends._clib import MAX_SMALL_N, MAX_U64_N, MAX_U128_N, check, error
+from factlab.backends import _clib
+from factlab.backends._clib import MAX_SMALL_N, MAX_U64_N, MAX_U128_N, Int64s, check, error
 
 Factorial = Callable[[SupportsIndex], int]
+Factorials = Callable[[Iterable[SupportsIndex]], "list[int]"]
 
 
 def bind(
@@ -115,3 +121,48 @@ def bind(
     # The bare crossing: cffi's function object itself, which converts the
     # argument to uint64_t and the result back, nothing more.
     return strategies["by-value"], u64, raise_panic, strategies
+
+
+def bind_data(ffi: Any, lib: Any, factorial: Factorial) -> tuple[Factorials, Callable[[SupportsIndex], str]]:
+    """``(factorials, factorial_str)`` calling through ``lib``; big n go through ``factorial``."""
+    # ANCHOR: factorials
+    many = lib.factlab_factorials_u64
+    ok = lib.FACTLAB_OK
+
+    def batch(ns: Int64s, out: array[int]) -> int:
+        big = ffi.new("size_t *")  # a size_t that Python owns, for the count
+        # from_buffer: uint64_t[] cdata over the memory of ns and of out, no
+        # copy (a signed ns is read as unsigned: a negative n becomes a huge
+        # one, which the library answers with 0). `with` gives each buffer
+        # back as the call returns, not whenever the cdata is collected.
+        with ffi.from_buffer("uint64_t[]", ns) as src, ffi.from_buffer("uint64_t[]", out) as dst:
+            status = many(src, len(ns), dst, big)  # one call, the GIL released
+        if status != ok:
+            raise error(status, 0)  # FACTLAB_PANIC: nothing else can fail
+        return int(big[0])
+
+    def factorials(ns: Iterable[SupportsIndex], /) -> list[int]:
+        """Exactly ``[math.factorial(n) for n in ns]``, the n <= 20 in one C call."""
+        return _clib.factorials(ns, factorial, batch)
+        # ANCHOR_END: factorials
+
+    # ANCHOR: factorial-str
+    digits_bound = lib.factlab_factorial_digits_bound
+    digits = lib.factlab_factorial_digits
+
+    def factorial_str(n: SupportsIndex, /) -> str:
+        """Exactly ``str(math.factorial(n))``, the digits written by the Rust kernel."""
+        k = check(index(n))  # factorial's checks, in factorial's order
+        # Python owns the buffer; the library writes the ASCII digits into it
+        # (a bound of 0 means k is refused: the call says why, in its status).
+        buf = bytearray(digits_bound(k) or 1)
+        length = ffi.new("size_t *")
+        status = digits(k, ffi.from_buffer(buf), len(buf), length)  # the GIL released
+        if status != ok:
+            raise error(status, k)  # too large, no memory: factorial's exceptions
+        # Copies: the kernel's String into buf (inside the library), then buf's
+        # first `length` bytes into the new str (memoryview: no slice copy).
+        return str(memoryview(buf)[: length[0]], "ascii")
+        # ANCHOR_END: factorial-str
+
+    return factorials, factorial_str

@@ -1,4 +1,4 @@
-"""What every backend over the C ABI library shares: where it is, and the argument check.
+"""What every backend over the C ABI library shares: where it is, its checks, half of ``factorials``.
 
 The C ABI library is its own package, ``factlab_clib`` (built from
 ``crates/clib`` by ``just setup``). It holds the two files the backends in
@@ -14,6 +14,10 @@ A backend that imports this module while they are missing gets
 (empty, truncated, garbage, another machine's library, a header without a
 needed ``#define``): it opens them inside :func:`reported`, which names the
 file (and :func:`factlab.load` adds what to do, for how factlab was installed).
+
+:func:`factorials` is the Python around one call of ``factlab_factorials_u64``
+(which each binding makes its own way): the input as 64-bit integers, the
+output array, and the n > 20 one by one.
 """
 
 from __future__ import annotations
@@ -22,16 +26,20 @@ import functools
 import re
 import struct
 import sys
-from collections.abc import Iterator
+from array import array
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from operator import index
 from pathlib import Path
+from typing import SupportsIndex, Union
 
 from factlab._registry import BackendNotBuilt
 
-# The checks of math.factorial: one copy, the pure backend's.
-from factlab.backends.pure import LONG_MAX, check
+# The checks of math.factorial, and the rules of factorials(): one copy, the pure backend's.
+from factlab.backends.pure import LONG_MAX, at, check, int64_buffer
 
 __all__ = [
+    "EXPENSIVE_BATCH_LEN",
     "LONG_MAX",
     "MAX_SMALL_N",
     "MAX_U64_N",
@@ -43,6 +51,7 @@ __all__ = [
     "constant",
     "defines",
     "error",
+    "factorials",
     "library_path",
     "reported",
 ]
@@ -206,3 +215,78 @@ def error(status: int, n: int) -> Exception:
         )
     return RuntimeError(f"factlab C ABI: unexpected status {status} for n = {n}")
     # ANCHOR_END: error
+
+
+# ANCHOR: factorials
+# factlab_core::EXPENSIVE_BATCH_LEN: from this many values on, a batch is worth
+# releasing the GIL for (the header has no #define for it).
+EXPENSIVE_BATCH_LEN = 10_000
+
+# 64-bit integers in one C-contiguous buffer: an int64_buffer view or an array('q').
+Int64s = Union[memoryview, "array[int]"]
+Factorial = Callable[[SupportsIndex], int]
+# The binding's one call of factlab_factorials_u64(ns, len, out, &big): returns big.
+Batch = Callable[[Int64s, "array[int]"], int]
+# What factorial raises for a bad n: factorials adds the element's place.
+_CHECKS = (TypeError, ValueError, OverflowError, MemoryError)
+
+
+def factorials(ns: Iterable[SupportsIndex], factorial: Factorial, batch: Batch) -> list[int]:
+    """``factorials`` over the C ABI: the Python around ``batch``, the same for cffi and ctypes."""
+    with int64_buffer(ns) as view:  # a buffer of 64-bit integers, or TypeError
+        if view is not None:
+            return _through_c(view, factorial, batch)  # read in place
+        ints: list[int] = []
+        # iter outside the try: a non-iterable ns (`factorials(5)`) is no
+        # element's fault; and PyPy's map would word that TypeError otherwise.
+        elements = iter(ns)
+        try:
+            # One C loop over ns (iterated once): each element's __index__,
+            # asked once, as factorial asks it. On an error, ints keeps the
+            # elements before the bad one.
+            ints.extend(map(index, elements))
+        except Exception as exc:
+            _from_ints(ints, factorial, batch)  # a bad element before it comes first
+            if isinstance(exc, _CHECKS):
+                raise at(len(ints), exc) from None
+            raise
+        return _from_ints(ints, factorial, batch)
+
+
+def _from_ints(ints: list[int], factorial: Factorial, batch: Batch) -> list[int]:
+    try:
+        # A copy, 8 bytes per value and no object: one C loop, no user code
+        # (the ints are ints now, __index__ was asked already).
+        signed = array("q", ints)
+    except OverflowError:
+        # Some n is past 64 bits: factorial says which bad one comes first.
+        return _one_by_one(ints, factorial)
+    return _through_c(signed, factorial, batch)
+
+
+def _through_c(ns: Int64s, factorial: Factorial, batch: Batch) -> list[int]:
+    # The output: zeroed 64-bit words that Python owns; the library fills them.
+    out = array("Q", bytes(8 * len(ns)))
+    big = batch(ns, out)
+    result = out.tolist()  # one int per value, made in C (0! to 20! fit in a word)
+    # Where the library wrote 0: an n > 20 (or a negative n read as a huge
+    # uint64_t). Those go one by one through factorial, which checks them.
+    i = -1
+    for _ in range(big):
+        i = result.index(0, i + 1)  # the next zero: a scan in C
+        try:
+            result[i] = factorial(ns[i])  # ns[i]: the int, as signed as the buffer
+        except _CHECKS as exc:
+            raise at(i, exc) from None
+    return result
+
+
+def _one_by_one(ints: list[int], factorial: Factorial) -> list[int]:
+    result: list[int] = []
+    try:
+        for n in ints:
+            result.append(factorial(n))
+    except _CHECKS as exc:
+        raise at(len(result), exc) from None  # the first len(result) went well
+    return result
+    # ANCHOR_END: factorials

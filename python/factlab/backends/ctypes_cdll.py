@@ -12,20 +12,26 @@ allocate: Python owns a ``bytearray``, the library fills it, nothing is
 given back. The other way, kept in ``strategies`` for the benchmark: the
 Rust library allocates the limbs and only ``factlab_big_free`` may release
 them; the call sits inside the ``try`` whose ``finally`` frees.
+``factorials`` and ``factorial_str`` let the caller allocate too: an
+``array('Q')`` for the batch, a ``bytearray`` for the digits.
 """
 
 from __future__ import annotations
 
 import ctypes
-from collections.abc import Callable
+from array import array
+from collections.abc import Callable, Iterable
 from ctypes import POINTER, Structure, byref, c_int32, c_size_t, c_uint8, c_uint64, string_at
 from operator import index
 from typing import Any, SupportsIndex
 
+from factlab.backends import _clib
 from factlab.backends._clib import (
+    EXPENSIVE_BATCH_LEN,
     MAX_SMALL_N,
     MAX_U64_N,
     MAX_U128_N,
+    Int64s,
     check,
     constant,
     error,
@@ -40,6 +46,8 @@ __all__ = [
     "FactlabU128",
     "crossing",
     "factorial",
+    "factorial_str",
+    "factorials",
     "raise_panic",
     "strategies",
 ]
@@ -77,6 +85,9 @@ SIGNATURES: dict[str, tuple[Any, tuple[Any, ...]]] = {
     "factlab_factorial_bound": (c_size_t, (c_uint64,)),
     "factlab_factorial_fill": (c_int32, (c_uint64, POINTER(c_uint8), c_size_t)),
     "factlab_factorial_small": (FactlabSmall, (c_uint64,)),
+    "factlab_factorials_u64": (c_int32, (POINTER(c_uint64), c_size_t, POINTER(c_uint64), POINTER(c_size_t))),
+    "factlab_factorial_digits_bound": (c_size_t, (c_uint64,)),
+    "factlab_factorial_digits": (c_int32, (c_uint64, POINTER(c_uint8), c_size_t, POINTER(c_size_t))),
 }
 
 
@@ -113,6 +124,7 @@ _u128 = _held.factlab_factorial_u128
 _free = _held.factlab_big_free
 _bound = _held.factlab_factorial_bound
 _small = _held.factlab_factorial_small
+_digits_bound = _held.factlab_factorial_digits_bound
 
 # The bare crossing: the foreign function object itself, no Python in between.
 crossing = _u64
@@ -180,6 +192,54 @@ strategies = {
     "callee-allocates": _with_big(_callee_allocates),
 }
 factorial = strategies["by-value"]
+
+
+# ANCHOR: factorials
+def _batch(ns: Int64s, out: array[int]) -> int:
+    size = len(ns)  # values, not bytes
+    if not size:
+        return 0  # from_buffer wants 8 bytes at least
+    # ctypes' from_buffer wants a writable buffer, though the library only
+    # reads ns: a read-only one (a strided view's copy, a read-only numpy
+    # array) is copied once more, into a bytearray.
+    src = bytearray(ns) if isinstance(ns, memoryview) and ns.readonly else ns
+    # from_buffer: a c_uint64 living at the start of each buffer (no copy);
+    # where the argtype is POINTER(c_uint64), ctypes passes its address. A
+    # signed ns is read as unsigned: a negative n becomes a huge one (0 out).
+    big = c_size_t()
+    # The GIL as for factorial: kept for a short batch (a table lookup per
+    # value), released for a long one; the n > 20 choose their own.
+    handle = _released if size >= EXPENSIVE_BATCH_LEN else _held
+    status = handle.factlab_factorials_u64(
+        c_uint64.from_buffer(src), size, c_uint64.from_buffer(out), byref(big)
+    )
+    if status != _OK:
+        raise error(status, 0)  # FACTLAB_PANIC: nothing else can fail
+    return big.value
+
+
+def factorials(ns: Iterable[SupportsIndex], /) -> list[int]:
+    """Exactly ``[math.factorial(n) for n in ns]``, the n <= 20 in one C call."""
+    return _clib.factorials(ns, factorial, _batch)
+    # ANCHOR_END: factorials
+
+
+# ANCHOR: factorial-str
+def factorial_str(n: SupportsIndex, /) -> str:
+    """Exactly ``str(math.factorial(n))``, the digits written by the Rust kernel."""
+    k = check(index(n))  # factorial's checks, in factorial's order
+    handle = _released if k >= _EXPENSIVE_N else _held
+    # Python owns the buffer; the library writes the ASCII digits into it
+    # (a bound of 0 means k is refused: the call says why, in its status).
+    buf = bytearray(_digits_bound(k) or 1)
+    length = c_size_t()
+    status = handle.factlab_factorial_digits(k, c_uint8.from_buffer(buf), len(buf), byref(length))
+    if status != _OK:
+        raise error(status, k)  # too large, no memory: factorial's exceptions
+    # Copies: the kernel's String into buf (inside the library), then buf's
+    # first `length` bytes into the new str (memoryview: no slice copy).
+    return str(memoryview(buf)[: length.value], "ascii")
+    # ANCHOR_END: factorial-str
 
 
 def raise_panic() -> None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import operator
 import struct
+import sys
+from collections.abc import Iterable
 from typing import SupportsIndex
 
 # The largest C long: math.factorial refuses anything larger with OverflowError.
@@ -40,3 +42,93 @@ def factorial(n: SupportsIndex, /) -> int:
 
 
 # ANCHOR_END: all
+
+
+# ANCHOR: factorials
+def factorials(ns: Iterable[SupportsIndex], /) -> list[int]:
+    """``[factorial(n) for n in ns]``; a bad element raises what factorial would, its index in the message."""
+    with int64_buffer(ns) as view:  # a buffer of 64-bit integers, or TypeError
+        result: list[int] = []
+        # Errors of the iteration itself (`factorials(5)`) are not an element's: not inside the try.
+        for n in ns if view is None else view.tolist():
+            try:
+                result.append(factorial(n))
+            except (TypeError, ValueError, OverflowError, MemoryError) as exc:
+                raise at(len(result), exc) from None  # the first len(result) went well
+        return result
+        # ANCHOR_END: factorials
+
+
+# ANCHOR: buffer
+class int64_buffer:  # lower case: it reads as a function, `with int64_buffer(ns) as view`
+    """``ns`` as a 1-D memoryview of format ``q`` or ``Q``, or None when ``ns`` has no buffer.
+
+    What every backend's ``factorials`` accepts as a buffer: 64-bit integers
+    (``array('q')``/``array('Q')``, numpy ``int64``/``uint64``, whose format is
+    ``l``/``L``), one dimension. Any other buffer (floats, 32-bit integers,
+    ``bytes``, 2-D) is a TypeError, not a sequence of small ints. A strided
+    view is read through one copy. The view is released on exit: while it
+    lives, the exporter refuses to resize (``array.append`` raises BufferError).
+    """
+
+    def __init__(self, ns: object) -> None:
+        try:
+            view = memoryview(ns)  # type: ignore[arg-type]
+        except TypeError:
+            self.view = None
+            return
+        code = view.format.lstrip("@=" + ("<" if sys.byteorder == "little" else ">"))
+        if view.ndim != 1 or view.itemsize != 8 or code not in ("q", "l", "Q", "L"):
+            shape = f"format {view.format!r}, itemsize {view.itemsize}, {view.ndim} dimension(s)"
+            view.release()
+            want = "factorials() reads buffers of 64-bit integers (format 'q' or 'Q', one dimension)"
+            raise TypeError(f"{want}, got {shape}")
+        flat = view if view.c_contiguous else memoryview(view.tobytes())
+        self.view = flat.cast("B").cast("q" if code in "ql" else "Q")
+
+    def __enter__(self) -> memoryview | None:
+        return self.view
+
+    def __exit__(self, *exc: object) -> None:
+        if self.view is not None:
+            self.view.release()
+
+
+def at(index: int, exc: BaseException) -> BaseException:
+    """The same exception type, its message prefixed with the element's place: ``ns[3]: ...``."""
+    return type(exc)(f"ns[{index}]: {exc}")
+    # ANCHOR_END: buffer
+
+
+# ANCHOR: digits
+# Python's str() of an int refuses more than sys.get_int_max_str_digits()
+# digits (4,300 by default since 3.11; 640 is the lowest a user may set), and
+# the limit is the interpreter's, not the thread's: lifting it for one call
+# would lift it for every thread. So split the number by powers of ten until
+# every part is below the lowest limit, and str() the parts.
+LEAF_DIGITS = 600
+
+
+def factorial_str(n: SupportsIndex, /) -> str:
+    """``str(factorial(n))`` whatever ``sys.get_int_max_str_digits()`` says."""
+    return to_decimal(factorial(n))
+
+
+def to_decimal(x: int) -> str:
+    """The decimal digits of ``x >= 0``, never more than LEAF_DIGITS at a time through str()."""
+    powers = [10**LEAF_DIGITS]  # powers[i] = 10 ** (LEAF_DIGITS * 2**i)
+    while powers[-1] ** 2 <= x:
+        powers.append(powers[-1] ** 2)
+    return _decimal(x, powers, len(powers) - 1, 0)
+
+
+def _decimal(x: int, powers: list[int], level: int, width: int) -> str:
+    """``x < powers[level] ** 2`` in decimal, left-padded with zeros to ``width`` digits."""
+    if level < 0:
+        return str(x).zfill(width)
+    high, low = divmod(x, powers[level])
+    if not high and not width:
+        return _decimal(low, powers, level - 1, 0)
+    size = LEAF_DIGITS << level  # the digits of low, zeros included
+    return _decimal(high, powers, level - 1, max(width - size, 0)) + _decimal(low, powers, level - 1, size)
+    # ANCHOR_END: digits

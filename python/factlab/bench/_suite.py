@@ -17,7 +17,8 @@ Started by the bench in a process group of its own, which dies with the bench
 
 A worker checks the value of every timed loop against an independent n!
 (``--expect``, the fingerprint the manager computed with math.factorial or
-GMP); a wrong value ends the worker with a note in ``RUN_DIR/problems/``, so
+GMP; for a batch, of the whole list; for a string of digits, of the number it
+writes); a wrong value ends the worker with a note in ``RUN_DIR/problems/``, so
 that a figure for a wrong answer is never reported as a timing.
 """
 
@@ -29,6 +30,7 @@ import math
 import sys
 import threading
 import time
+from array import array
 from collections.abc import Callable
 from functools import cache
 from itertools import repeat
@@ -38,23 +40,91 @@ from typing import Any
 import pyperf
 
 from factlab._children import die_with_group
-from factlab.bench.scenarios import COUNTED, GMPY2, MODES, Entry, Mode
+from factlab._cli import EXTRA
+from factlab.bench.scenarios import COUNTED, FLOOR, GMPY2, LIST, LOOP, MODES, ONE, STR, Entry, Mode, batch_ns
+
+HASH_MODULUS = sys.hash_info.modulus  # hash(k) of an int k >= 0 is k mod this prime (2**61 - 1)
+CHUNK = 600  # digits that int() reads at once: below the lowest digit limit a user may set (640)
+NO_GMPY2 = f"gmpy2 is not installed: pip install '{EXTRA}'"  # the note of its rows then
 
 
 def fingerprint(value: object) -> str:
-    """hash (value mod 2**61 - 1, not randomised for ints) and bit length: cheap even for 10**6!."""
-    return f"{hash(value)}:{value.bit_length()}" if isinstance(value, int) else repr(type(value))
+    """What a check compares, cheap even for 10**6! and for a list of 10**6 values.
+
+    An int: its hash (value mod 2**61 - 1, not randomised for ints) and bit length; a string: the
+    hash of the number its digits write, and its length; a list: its length, its items' types and
+    the hash of their tuple.
+    """
+    if isinstance(value, int):
+        return f"{hash(value)}:{value.bit_length()}"
+    if isinstance(value, str):
+        return f"digits:{decimal_hash(value)}:{len(value)}"
+    if isinstance(value, list):
+        kinds = ",".join(sorted({type(v).__name__ for v in value}))
+        return f"list[{kinds}]:{len(value)}:{hash(tuple(value))}"
+    return repr(type(value))
+
+
+def decimal_hash(s: str) -> int | None:
+    """hash(int(s)) for decimal digits, in linear time whatever the digit limit (None: not a number)."""
+    if not (s.isascii() and s.isdigit()) or (s[0] == "0" and len(s) > 1):
+        return None
+    r = 0
+    for i in range(0, len(s), CHUNK):
+        part = s[i : i + CHUNK]
+        r = (r * pow(10, len(part), HASH_MODULUS) + int(part)) % HASH_MODULUS
+    return r
+
+
+def digits_fingerprint(x: int) -> str:
+    """The fingerprint of ``str(x)`` for an int x > 0, without making the string (see :func:`fingerprint`)."""
+    log = math.log10(x)  # to a few ulps: off by one only next to a power of ten, settled exactly there
+    k = math.floor(log)
+    if log - k < 1e-6 or k + 1 - log < 1e-6:
+        k = k - 1 if x < 10**k else k + (x >= 10 ** (k + 1))
+    return f"digits:{hash(x)}:{k + 1}"
 
 
 @cache
-def function(module: str, call: str, strategy: str) -> Callable[[int], object]:
-    """What an entry calls: a backend's factorial, crossing or strategy, or gmpy2.fac."""
+def function(module: str, call: str, strategy: str) -> Callable[[Any], object]:
+    """What an entry calls: a backend's function or strategy, gmpy2.fac, or the floor's array.tolist."""
     if module == GMPY2:
         import gmpy2
 
         return gmpy2.fac
+    if module == FLOOR:
+        return array.tolist
     backend = importlib.import_module(module)
     return backend.strategies[strategy] if strategy else getattr(backend, call)
+
+
+def lacks(e: Entry) -> str:
+    """What ``e``'s backend lacks to be timed ("" when nothing): told here, not as a worker's crash."""
+    if e.module in (GMPY2, FLOOR) or e.strategy:
+        return ""
+    try:
+        module = importlib.import_module(e.module)
+    except ImportError as exc:
+        return f"cannot import {e.module}: {exc}"
+    return "" if hasattr(module, e.call) else f"{e.backend} has no {e.call}() ({e.module})"
+
+
+@cache
+def prepared(e: Entry) -> tuple[Callable[[Any], object], object]:
+    """(f, x): one timed call of ``e`` is ``f(x)``, made here once per process, before any timing."""
+    f = function(e.module, e.call, e.strategy)
+    if e.shape == ONE:
+        return f, e.n
+    if e.shape == STR:  # what a Python user writes: lift the interpreter's limit (this process only)
+        if hasattr(sys, "set_int_max_str_digits"):  # 3.11 on (and security backports before)
+            sys.set_int_max_str_digits(0)
+        return (lambda n: str(f(n))), e.n
+    ns = batch_ns(e.n)
+    if e.shape == LOOP:  # the Python loop of single calls, as a user writes it inside a function
+        return (lambda ns: [f(k) for k in ns]), ns
+    if e.module == FLOOR:  # the floor's input: the n! themselves, as 64-bit values
+        ns = [math.factorial(k) for k in ns]
+    return f, (ns if e.shape == LIST else array("Q", ns))
 
 
 def timer(e: Entry, expect: str, problems: Path) -> Callable[[int], float]:
@@ -68,21 +138,16 @@ def timer(e: Entry, expect: str, problems: Path) -> Callable[[int], float]:
             raise SystemExit(note)
 
     def loop(loops: int) -> float:
-        f, n, as_int, clock = (
-            function(e.module, e.call, e.strategy),
-            e.n,
-            e.module == GMPY2,
-            time.perf_counter,
-        )
+        (f, x), as_int, clock = prepared(e), e.module == GMPY2 and e.shape == ONE, time.perf_counter
         result: object = None
         if as_int:  # gmpy2 returns an mpz: the user pays int() too, in line as they would write it
             t0 = clock()
             for _ in repeat(None, loops):
-                result = int(f(n))  # type: ignore[call-overload]  # an mpz
+                result = int(f(x))  # type: ignore[call-overload]  # an mpz
         else:
             t0 = clock()
             for _ in repeat(None, loops):
-                result = f(n)
+                result = f(x)
         elapsed = clock() - t0
         check(result)
         return elapsed
@@ -153,15 +218,19 @@ def idle_cores() -> float:
     return (psutil.cpu_count() or 1) * (100.0 - psutil.cpu_percent(interval=0.3)) / 100.0
 
 
-def estimate(points: list[tuple[int, float]], n: int) -> float | None:
+def estimate(points: list[tuple[int, float]], n: int, slope: float | None = None) -> float | None:
     """Seconds per call at ``n`` on a log-log line through the two nearest measured points.
 
     One point: exponent 2 (a schoolbook loop's growth, an upper bound for every
-    backend here); two or more: their slope, kept within [1, 2.5].
+    backend here); two or more: their slope, kept within [1, 2.5]. A known
+    ``slope`` (1 for a batch of n values): from the nearest point.
     """
     points = [(m, t) for m, t in points if m > 1]  # 0! and 1! tell nothing about growth
     if not points:
         return None
+    if slope is not None:
+        m, t = min(points, key=lambda p: abs(math.log(p[0] / n)))
+        return t * (n / m) ** slope
     if len(points) == 1:
         (m, t) = points[0]
         return t * (n / m) ** 2
@@ -215,8 +284,9 @@ class Manager:
     def __init__(self, runner: pyperf.Runner, args: Any, mode: Mode, gmpy2: bool) -> None:
         self.runner, self.args, self.mode, self.gmpy2 = runner, args, mode, gmpy2
         self.run_dir: Path = args.run_dir
-        self.references: dict[int, str] = {}  # n -> fingerprint of n!
-        self.measured: dict[str, list[tuple[int, float]]] = {}  # backend[strategy] -> (n, seconds a call)
+        self.factorials: dict[int, int] = {}  # n -> n!, the reference
+        self.references: dict[tuple[str, int], str] = {}  # (what, n) -> its fingerprint
+        self.measured: dict[str, list[tuple[int, float]]] = {}  # Entry.series -> (n, seconds a call)
         self.benchmarks: list[pyperf.Benchmark] = []
         self.status: dict[str, dict[str, Any]] = {}
 
@@ -227,8 +297,14 @@ class Manager:
             print(
                 f"[{i:>3}/{len(entries)}] {time.perf_counter() - t0:6.1f} s  {e.name}: ", end="", flush=True
             )
-            est = estimate(self.measured.get(e.backend + e.strategy, []), e.n) if e.heavy else None
-            if est is not None and est * (6 if e.threads else 1) > self.mode.skip_above:  # threads: 2 + probe
+            points = self.measured.get(e.series, [])
+            est = estimate(points, e.n, 1.0 if e.linear else None) if e.heavy else None
+            slow = (
+                est is not None and est * (6 if e.threads else 1) > self.mode.skip_above
+            )  # threads: 2 + probe
+            if e.module == GMPY2 and not self.gmpy2:
+                self.record(e, {"status": "skipped", "note": NO_GMPY2})
+            elif slow:
                 self.record(e, {"status": "skipped", "note": f"skipped: ~{est:.3g} s a call (extrapolated)"})
             else:
                 self.record(e, self.time(e, est))
@@ -244,16 +320,33 @@ class Manager:
         (self.run_dir / "status.json").write_text(json.dumps(self.status, indent=1))
 
     def expect(self, e: Entry) -> str:
-        """The fingerprint of n! (GMP's for big n when gmpy2 is there), or "" for an unchecked call."""
+        """The fingerprint of n!, of its digits, or of a batch's list, or "" for an unchecked call."""
         if not e.checked:
             return ""
-        if e.n not in self.references:
-            ref = int(__import__("gmpy2").fac(e.n)) if e.n > 10**5 and self.gmpy2 else math.factorial(e.n)
-            self.references[e.n] = fingerprint(ref)
-        return self.references[e.n]
+        what = "batch" if e.linear else "digits" if e.digits else "int"
+        if (what, e.n) in self.references:
+            return self.references[what, e.n]
+        if what == "batch":
+            ref = fingerprint([math.factorial(k) for k in batch_ns(e.n)])
+        elif what == "digits":
+            ref = digits_fingerprint(self.factorial(e.n))
+        else:
+            ref = fingerprint(self.factorial(e.n))
+        self.references[what, e.n] = ref
+        return ref
+
+    def factorial(self, n: int) -> int:
+        """n!, from GMP for big n when gmpy2 is there (math.factorial takes seconds at 10**6)."""
+        if n not in self.factorials:
+            big = n > 10**5 and self.gmpy2
+            self.factorials[n] = int(__import__("gmpy2").fac(n)) if big else math.factorial(n)
+        return self.factorials[n]
 
     def time(self, e: Entry, est: float | None) -> dict[str, Any]:
         """One pyperf benchmark of ``e``, with factlab's metadata; its outcome for status.json."""
+        missing = lacks(e)
+        if missing:
+            return {"status": "failed", "note": missing}
         self.args.expect = self.expect(e)
         settings(self.args, self.mode, e, est)
         meta: dict[str, Any] = {"factlab_scenario": e.scenario, "factlab_backend": e.backend}
@@ -275,7 +368,7 @@ class Manager:
         bench.update_metadata(meta)
         self.benchmarks.append(bench)
         if not e.threads:
-            self.measured.setdefault(e.backend + e.strategy, []).append((e.n, bench.mean()))
+            self.measured.setdefault(e.series, []).append((e.n, bench.mean()))
         return {"status": "ok"}
 
 

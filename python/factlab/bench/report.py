@@ -11,6 +11,7 @@ from typing import Any
 from factlab import PURE, STDLIB
 from factlab._cli import narrow
 from factlab._render import Table, X, ns, seconds, times, to_markdown, why
+from factlab.bench.report_shapes import batch_table, digits_table
 from factlab.bench.results import Results
 from factlab.bench.scenarios import ARTICLE_N, GMPY2, SCENARIOS, TITLES
 
@@ -282,6 +283,8 @@ TABLES = {
     "sweep": sweep_table,
     "big": big_table,
     "threads": threads_table,
+    "batch": batch_table,
+    "digits": digits_table,
     "instructions": instructions_table,
 }
 

@@ -87,6 +87,9 @@ def _check_row(where: str, r: Any) -> None:
             raise RunError(f"{where}: '{field}' must be {words}, not {value!r}")
 
 
+TEXT_FIELDS = ("strategy", "shape")  # a row's fields that are text ("" when a row predates them)
+
+
 class Results:
     """Lookups into one run's results (a dict as :func:`load_run` returns it)."""
 
@@ -101,7 +104,7 @@ class Results:
         match.setdefault("strategy", "")  # a backend's own row, not one of its strategies
         for r in self.rows(scenario):
             mine = r["backend"] == backend and (n is None or r.get("n") == n)
-            if mine and all(r.get(k, "" if k == "strategy" else 0) == v for k, v in match.items()):
+            if mine and all(r.get(k, "" if k in TEXT_FIELDS else 0) == v for k, v in match.items()):
                 return r
         return None
 

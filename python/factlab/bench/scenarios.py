@@ -10,13 +10,17 @@ Every backend list comes from the registry; nothing here names a backend.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
+from functools import cache
 
 import factlab
+from factlab import STDLIB
 
 ARTICLE_N = 25
 GMPY2 = "gmpy2"  # the reference row: int(gmpy2.fac(n)), GMP's factorial with its conversion
+FLOOR = "floor"  # batch's reference row: array('Q', the n!).tolist(), one Python int per element
 GMPY2_NS = (35, 100, 300, 1_000, 3_000, 10**4, 10**5)  # issue 16's range, and 10**6 in *big*
 HEAVY_N = 10**5  # from here on a call takes milliseconds: one call per value, no calibration
 
@@ -40,6 +44,8 @@ class Mode:
     threads_n: int
     count_calls: int  # K of an instruction count (the runs of K and 2K calls): fewer for n >= 1000
     count_ns: tuple[int, ...]  # the sweep's n counted with callgrind (beside the article's 25 and crossing)
+    batch_sizes: tuple[int, ...]  # how many values one factorials(ns) call gets (the batch scenario)
+    digits_ns: tuple[int, ...]  # the n of factorial_str(n) (the digits scenario)
 
 
 SWEEP_NS = (0, 5, 20, 21, 25, 34, 35, 100, 300, 1_000, 3_000, 10**4, 10**5)
@@ -47,17 +53,27 @@ STRATEGY_NS = (35, 100, 1_000, 10**5)  # issue 16: one sweep row per allocation 
 # Counted with callgrind besides factorial(25) and crossing(25): the first big integer, and n where
 # the kernel's work outweighs the crossing. About 6 s a count, two at once: 38 counts, 2 minutes.
 COUNT_NS = (35, 1_000)
+BATCH_SIZES = (1_000, 1_000_000)  # issue 21: a batch per element, short and long
+DIGITS_NS = (1_000, 10**4, 10**5, 10**6)
 MODES = {
     # A smoke run of seconds: rough figures, never published (`just docs-bench` refuses it).
     "quick": Mode("quick", 1, 2, 1, 0.005, 1, 2, 0.3, 1.0, (0, 25, 35, 1000), (10**5,), (35,), 100_000,
-                  2_000, ()),
+                  2_000, (), (1_000,), (1_000, 10**4)),
     # A few minutes on two cores: fewer processes and shorter values than pyperf's defaults.
     "default": Mode("default", 2, 3, 1, 0.02, 1, 5, 2.0, 30.0, SWEEP_NS, (10**6,), STRATEGY_NS, 300_000,
-                    20_000, COUNT_NS),
+                    20_000, COUNT_NS, BATCH_SIZES, DIGITS_NS),
     # pyperf's own defaults (20 processes x 3 values of 100 ms): for publication, about an hour.
     "rigorous": Mode("rigorous", 20, 3, 1, 0.1, 3, 10, 20.0, 600.0, SWEEP_NS, (10**6,), STRATEGY_NS, 300_000,
-                     20_000, COUNT_NS),
+                     20_000, COUNT_NS, BATCH_SIZES, DIGITS_NS),
 }  # fmt: skip
+
+
+# How an entry calls its function f (the Entry's ``shape``). A batch's n is its number of values.
+ONE = ""  # f(n), in a loop of calls
+STR = "str"  # str(f(n)), the interpreter's digit limit lifted in the timing process (as a user would)
+LIST, ARRAY = "list", "array"  # f(ns): n random values in 0..20 in a list, or in an array('Q')
+LOOP = "loop"  # [f(k) for k in ns] over the list: the Python loop of single calls
+BATCH_SHAPES = (LIST, ARRAY, LOOP)
 
 
 @dataclass(frozen=True)
@@ -72,20 +88,46 @@ class Entry:
     strategy: str = ""  # a key of the module's optional `strategies` dict (issue 16)
     threads: int = 0  # 0: a loop of calls; k: k threads computing f(n) at once
     checked: bool = True  # every timed value compared with an independent n!
+    shape: str = ONE  # how f is called: one of ONE, STR, LIST, ARRAY, LOOP
 
     @property
     def name(self) -> str:
         who = self.backend + (f"[{self.strategy}]" if self.strategy else "")
-        return f"{self.scenario}/{who}/{self.call}({self.n})" + (
-            f"/threads={self.threads}" if self.threads else ""
-        )
+        call = {
+            STR: f"str({self.call}({self.n}))",
+            LIST: f"{self.call}(list[{self.n}])",
+            ARRAY: f"{self.call}(array('Q')[{self.n}])",
+            LOOP: f"[{self.call}(k) for k in list[{self.n}]]",
+        }.get(self.shape, f"{self.call}({self.n})")
+        return f"{self.scenario}/{who}/{call}" + (f"/threads={self.threads}" if self.threads else "")
 
     @property
     def heavy(self) -> bool:
         return self.threads > 0 or self.n >= HEAVY_N
 
+    @property
+    def series(self) -> str:
+        """The entries whose times at other n predict this one's (a heavy one may be skipped)."""
+        return f"{self.backend}[{self.strategy}].{self.call}/{self.shape}"
+
+    @property
+    def digits(self) -> bool:
+        """It returns a string of decimal digits (checked as the number it writes)."""
+        return self.shape == STR or self.call == "factorial_str"
+
+    @property
+    def linear(self) -> bool:
+        """Its time grows as n (a batch: n values), not as a factorial's."""
+        return self.shape in BATCH_SHAPES
+
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
+
+
+@cache
+def batch_ns(size: int) -> list[int]:
+    """``size`` random n in 0..20, the same in every process (seeded): a batch's input."""
+    return random.Random(21 * size).choices(range(21), k=size)
 
 
 @dataclass
@@ -95,7 +137,7 @@ class Context:
     gmpy2: bool
 
     def entry(self, scenario: str, backend: str, n: int, **kw: object) -> Entry:
-        module = GMPY2 if backend == GMPY2 else factlab.spec(backend).module
+        module = backend if backend in (GMPY2, FLOOR) else factlab.spec(backend).module
         return Entry(scenario, backend, module, n, **kw)  # type: ignore[arg-type]
 
 
@@ -147,12 +189,41 @@ def instructions(c: Context) -> Iterator[Entry]:
         yield from (c.entry("instructions", b, n, checked=False) for b in c.modules)
 
 
+def batch(c: Context) -> Iterator[Entry]:
+    """factorials(ns) from a list and from an array('Q'), beside the backend's own Python loop.
+
+    The loop is ``[factorial(k) for k in ns]`` of single calls (math's is the plain-Python way);
+    the floor is a list of as many ints made from 64-bit values, which any ``factorials`` pays.
+    """
+    for size in c.mode.batch_sizes:
+        for b in c.modules:
+            yield c.entry("batch", b, size, call="factorials", shape=LIST)
+            yield c.entry("batch", b, size, call="factorials", shape=ARRAY)
+            yield c.entry("batch", b, size, shape=LOOP)
+        if STDLIB not in c.modules:  # the plain-Python way is every table's yardstick
+            yield c.entry("batch", STDLIB, size, shape=LOOP)
+        yield c.entry("batch", FLOOR, size, call="tolist", shape=ARRAY)
+
+
+def digits(c: Context) -> Iterator[Entry]:
+    """factorial_str(n) per backend, beside str() of math.factorial's int and of gmpy2's mpz (GMP).
+
+    The gmpy2 rows are planned even without gmpy2: the run then marks them skipped, and says why.
+    """
+    for b in c.modules:
+        yield from (c.entry("digits", b, n, call="factorial_str") for n in c.mode.digits_ns)
+    yield from (c.entry("digits", STDLIB, n, shape=STR) for n in c.mode.digits_ns)
+    yield from (c.entry("digits", GMPY2, n, call="fac", shape=STR) for n in c.mode.digits_ns)
+
+
 SCENARIOS: dict[str, Callable[[Context], Iterator[Entry]]] = {
     "article": article,
     "crossing": crossing,
     "sweep": sweep,
     "big": big,
     "threads": threads,
+    "batch": batch,
+    "digits": digits,
     "instructions": instructions,
 }
 COUNTED = ("instructions",)  # counted with callgrind after pyperf's suite, not timed
@@ -163,6 +234,8 @@ TITLES = {
     "sweep": "Per-call time across n",
     "big": "Big n: where the kernel's algorithm matters, not the binding",
     "threads": "Threads: two factorials at once, does the binding release the GIL?",
+    "batch": "Many values in one call: factorials(ns), ns per value",
+    "digits": "Decimal digits: factorial_str(n) against str() of a big integer",
     "instructions": "Instructions per call (callgrind)",
 }
 

@@ -9,8 +9,9 @@ judged on its worst n. Two sources, no backend named here:
   every native backend), below;
 - each backend's own, from the registry (:class:`factlab.Targets`): a bound
   over the pure-Python loop, a bound at n = 35 against ``math.factorial``, a
-  neighbour it must stay near, and "fastest" (ahead of GMP and of
-  ``math.factorial`` over the whole range).
+  neighbour it must stay near, "fastest" (ahead of GMP and of
+  ``math.factorial`` over the whole range), and how much its ``factorials``
+  must gain over its own loop of calls when its kind's bound does not fit it.
 
 The baselines are named by role (:data:`factlab.PURE`, :data:`factlab.STDLIB`).
 docs/src/targets.md says where each target comes from and what stops a miss.
@@ -25,11 +26,17 @@ from factlab import PURE, STDLIB
 from factlab._render import X
 from factlab.bench.report import NOT_MEASURED
 from factlab.bench.results import Results
-from factlab.bench.scenarios import ARTICLE_N, GMPY2, GMPY2_NS
+from factlab.bench.scenarios import ARRAY, ARTICLE_N, GMPY2, GMPY2_NS, LIST, LOOP, STR
 
 IDLE_CORES = 1.8  # two threads can only run at once on two idle cores
 BIG = 10**6  # the big scenario's n (and the top of the "fastest" range)
 Ratios = list[tuple[str, float | None]]  # (where: "n=35" or "", the ratio there)
+BATCH = 10**6  # the batch scenario's values per call where its targets are judged
+# factorials over its own Python loop of factorial calls, by kind (a backend's Targets.batch_over_loop
+# says otherwise): an extension's single call is already cheap, an FFI backend's crossing is the dear part.
+BATCH_OVER_LOOP = {"extension": 3.0, "ffi": 10.0}
+FORMS = ((LIST, "list"), (ARRAY, "array('Q')"))  # a batch's two inputs: (shape, where)
+DIGITS_JUDGED = (10**5, 10**6)  # factorial_str is judged against GMP's str() there
 
 
 class Judge:
@@ -99,6 +106,43 @@ def native(j: Judge, b: str) -> None:
     j.judge("two threads, {X} faster than in turns", b, [("", speedup)], 2 / 1.2, busy)
 
 
+def batch(j: Judge, spec: factlab.BackendSpec, fastest: dict[str, float | None]) -> None:
+    """Every native backend's factorials: worth more than its own loop, and near the fastest one."""
+    b, mean = spec.name, j.res.mean
+    need = spec.targets.batch_over_loop or BATCH_OVER_LOOP[spec.kind]
+    loop = mean("batch", b, BATCH, shape=LOOP)
+    mine = {shape: mean("batch", b, BATCH, shape=shape, call="factorials") for shape, _ in FORMS}
+    j.judge(
+        "factorials(10**6 values), {X} faster than its own loop of factorial calls",
+        b,
+        [(where, j.res.faster(mine[shape], loop)) for shape, where in FORMS],
+        need,
+    )
+    j.judge(
+        "factorials(10**6 values), {X} faster than the fastest native backend's",
+        b,
+        [(where, j.res.faster(mine[shape], fastest[shape])) for shape, where in FORMS],
+        0.5,
+    )
+
+
+def fastest_batches(j: Judge, names: list[str]) -> dict[str, float | None]:
+    """The least time of ``factorials`` over 10**6 values among ``names``, per input (None: none timed)."""
+    out: dict[str, float | None] = {}
+    for shape, _ in FORMS:
+        means = [j.res.mean("batch", b, BATCH, shape=shape, call="factorials") for b in names]
+        out[shape] = min((m for m in means if m is not None), default=None)
+    return out
+
+
+def digits(j: Judge, b: str) -> None:
+    """Every native backend's factorial_str: the kernel's decimal conversion ahead of GMP's."""
+    mine = {n: j.res.mean("digits", b, n, call="factorial_str", shape="") for n in DIGITS_JUDGED}
+    gmp = {n: j.res.mean("digits", GMPY2, n, shape=STR) for n in DIGITS_JUDGED}
+    ratios = [(f"n={n:,}", j.res.faster(mine[n], gmp[n])) for n in DIGITS_JUDGED]
+    j.judge("factorial_str(n), {X} faster than str(gmpy2.fac(n))", b, ratios, 1.0)
+
+
 def own(j: Judge, spec: factlab.BackendSpec, measured: set[str]) -> None:
     """The registry's targets of this one backend (issues 6 and 16)."""
     b, t = spec.name, spec.targets
@@ -133,6 +177,7 @@ def evaluate(data: dict[str, Any]) -> list[dict[str, Any]]:
     j = Judge(data)
     specs = j.backends()
     measured = {s.name for s in specs}
+    fastest = fastest_batches(j, [s.name for s in specs if s.native])
     for s in specs:
         own(j, s, measured)
         if s.kind == "extension":
@@ -141,5 +186,7 @@ def evaluate(data: dict[str, Any]) -> list[dict[str, Any]]:
             ffi(j, s.name)
         if s.native:
             native(j, s.name)
+            batch(j, s, fastest)
+            digits(j, s.name)
     order = list(dict.fromkeys(g["target"] for g in j.out))  # one target's backends together
     return sorted(j.out, key=lambda g: order.index(g["target"]))

@@ -252,6 +252,133 @@ static void check_by_value(void) {
     CHECK(small.limbs[0] == 0 && small.limbs[15] == 0);
 }
 
+/* Many values in one call: the caller allocates both arrays, the library
+ * fills `out` with the factorials that fit in 64 bits and 0 for the others,
+ * which the caller then computes one by one. */
+static void check_batch(void) {
+    const uint64_t ns[8] = {0, 5, 20, 21, 25, (uint64_t)FACTLAB_MAX_N + 1, UINT64_MAX, 3};
+    const uint64_t expected[8] = {1, 120, UINT64_C(2432902008176640000), 0, 0, 0, 0, 6};
+    uint64_t out[8];
+    uint64_t inout[3] = {3, 4, 30};
+    size_t big = 12345;
+    FactlabBig result = garbage();
+
+    memset(out, 0xA5, sizeof out);
+    CHECK(factlab_factorials_u64(ns, 8, out, &big) == FACTLAB_OK);
+    CHECK(memcmp(out, expected, sizeof out) == 0);
+    CHECK(big == 4); /* 21, 25, MAX_N + 1, UINT64_MAX: more than 64 bits, or refused */
+
+    /* A zero is the caller's to compute: 25! through the single-value path. */
+    CHECK(out[4] == 0);
+    CHECK(factlab_factorial(ns[4], &result) == FACTLAB_OK);
+    CHECK(result.len == 2 && result.limbs[1] == UINT64_C(0xCD4A0));
+    factlab_big_free(&result);
+
+    /* In place: `ns` and `out` may be the same array. */
+    CHECK(factlab_factorials_u64(inout, 3, inout, &big) == FACTLAB_OK);
+    CHECK(inout[0] == 6 && inout[1] == 24 && inout[2] == 0 && big == 1);
+
+    /* An empty batch may pass NULL arrays; a non-empty one may not. */
+    big = 12345;
+    CHECK(factlab_factorials_u64(NULL, 0, NULL, &big) == FACTLAB_OK);
+    CHECK(big == 0);
+    CHECK(factlab_factorials_u64(NULL, 1, out, &big) == FACTLAB_NULL_POINTER);
+    CHECK(factlab_factorials_u64(ns, 1, NULL, &big) == FACTLAB_NULL_POINTER);
+    CHECK(factlab_factorials_u64(ns, 1, out, NULL) == FACTLAB_NULL_POINTER);
+}
+
+/* A long batch in two malloc'd arrays of exactly `len` values: under valgrind,
+ * a read or write past either end would be reported. */
+static void check_long_batch(void) {
+    const size_t len = 10000; /* factlab_core::EXPENSIVE_BATCH_LEN */
+    uint64_t *ns = malloc(len * sizeof *ns);
+    uint64_t *out = malloc(len * sizeof *out);
+    size_t big = 0;
+    size_t zeros = 0;
+    size_t i;
+    int same = 1;
+
+    CHECK(ns != NULL && out != NULL);
+    if (ns != NULL && out != NULL) {
+        for (i = 0; i < len; i++) {
+            ns[i] = i % 25; /* 0..24: 4 in 25 need more than 64 bits */
+        }
+        CHECK(factlab_factorials_u64(ns, len, out, &big) == FACTLAB_OK);
+        for (i = 0; i < len; i++) {
+            same = same && out[i] == factlab_factorial_u64(ns[i]);
+            zeros += out[i] == 0;
+        }
+        CHECK(same);
+        CHECK(big == zeros && big == len / 25 * 4);
+    }
+    free(ns);
+    free(out);
+}
+
+/* Decimal digits into the caller's buffer: ASCII, most significant first, no NUL. */
+static void check_digits(void) {
+    static const char f25[] = "15511210043330985984000000";
+    char stack[64]; /* the bound for 25! is 39: 128 bits (two limbs) hold at most 39 digits */
+    size_t len = 12345;
+
+    /* 0! = 1: one digit; the bound is larger (a limb's worth). */
+    CHECK(factlab_factorial_digits_bound(0) >= 1 && factlab_factorial_digits_bound(0) <= sizeof stack);
+    CHECK(factlab_factorial_digits(0, (uint8_t *)stack, sizeof stack, &len) == FACTLAB_OK);
+    CHECK(len == 1 && stack[0] == '1');
+
+    /* 25! = 15511210043330985984000000: 26 digits. */
+    CHECK(factlab_factorial_digits_bound(25) <= sizeof stack);
+    CHECK(factlab_factorial_digits(25, (uint8_t *)stack, sizeof stack, &len) == FACTLAB_OK);
+    CHECK(len == sizeof f25 - 1 && memcmp(stack, f25, len) == 0);
+
+    /* Too small a buffer: refused before anything is computed or written. */
+    memset(stack, '#', sizeof stack);
+    len = 12345;
+    CHECK(factlab_factorial_digits(25, (uint8_t *)stack, factlab_factorial_digits_bound(25) - 1, &len)
+          == FACTLAB_BUFFER_TOO_SMALL);
+    CHECK(len == 0 && stack[0] == '#');
+
+    /* Too large: no bound, and refused. */
+    CHECK(factlab_factorial_digits_bound((uint64_t)FACTLAB_MAX_N + 1) == 0);
+    len = 12345;
+    CHECK(factlab_factorial_digits((uint64_t)FACTLAB_MAX_N + 1, (uint8_t *)stack, sizeof stack, &len)
+          == FACTLAB_TOO_LARGE);
+    CHECK(len == 0 && stack[0] == '#');
+
+    /* No buffer, or nowhere to put the length. */
+    CHECK(factlab_factorial_digits(5, NULL, 8, &len) == FACTLAB_NULL_POINTER);
+    CHECK(factlab_factorial_digits(5, (uint8_t *)stack, sizeof stack, NULL) == FACTLAB_NULL_POINTER);
+}
+
+/* 1000!: 2568 digits in a malloc'd buffer of exactly the bound, so that
+ * valgrind sees any write past it. */
+static void check_digits_1000(void) {
+    static const char head[] = "40238726007709377354";
+    size_t cap = factlab_factorial_digits_bound(1000);
+    size_t len = 0;
+    size_t i;
+    int zeros = 1;
+    char *digits = malloc(cap);
+
+    /* A bound, a few percent above the count: 8530 bits hold at most 2568 digits. */
+    CHECK(cap >= 2568 && cap <= 2568 * 11 / 10);
+    CHECK(digits != NULL);
+    if (digits != NULL) {
+        CHECK(factlab_factorial_digits(1000, (uint8_t *)digits, cap, &len) == FACTLAB_OK);
+        CHECK(len == 2568);
+        if (len == 2568) {
+            CHECK(memcmp(digits, head, sizeof head - 1) == 0);
+            /* 1000! ends with 249 zeros (1000/5 + 1000/25 + 1000/125 + 1000/625). */
+            for (i = len - 249; i < len; i++) {
+                zeros = zeros && digits[i] == '0';
+            }
+            CHECK(zeros);
+            CHECK(digits[len - 250] != '0');
+        }
+        free(digits);
+    }
+}
+
 int main(void) {
     check_scalar_crossings();
     check_small_through_the_big_path();
@@ -261,6 +388,10 @@ int main(void) {
     check_free();
     check_caller_allocates();
     check_by_value();
+    check_batch();
+    check_long_batch();
+    check_digits();
+    check_digits_1000();
     printf("check_factlab: %d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
 }
