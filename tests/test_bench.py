@@ -444,6 +444,16 @@ def test_an_unbuilt_backend_is_left_out_of_the_plan_and_an_error_when_named(monk
     assert not list((tmp_path / "runs").glob("*"))
 
 
+def run_suite(tmp_path: Path, entries: list[Entry]) -> dict:
+    """Run the pyperf script on ``entries`` (quick mode) as the bench does; its status per entry."""
+    plan = {"mode": "quick", "gmpy2": False, "entries": [e.as_dict() for e in entries]}
+    (tmp_path / "plan.json").write_text(json.dumps(plan))
+    cmd = [sys.executable, "-m", "factlab.bench._suite", str(tmp_path), "--quiet"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return json.loads((tmp_path / "status.json").read_text())
+
+
 def test_the_pyperf_script_records_a_crash_and_a_wrong_value_and_goes_on(tmp_path):
     stdlib = factlab.spec("math").module
     entries = [
@@ -451,12 +461,7 @@ def test_the_pyperf_script_records_a_crash_and_a_wrong_value_and_goes_on(tmp_pat
         Entry("article", "math", stdlib, 25, call="no_such_function"),
         Entry("article", "math", stdlib, 25),
     ]
-    plan = {"mode": "quick", "gmpy2": False, "entries": [e.as_dict() for e in entries]}
-    (tmp_path / "plan.json").write_text(json.dumps(plan))
-    cmd = [sys.executable, "-m", "factlab.bench._suite", str(tmp_path), "--quiet"]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    status = json.loads((tmp_path / "status.json").read_text())
+    status = run_suite(tmp_path, entries)
     assert status[entries[0].name]["status"] == "wrong"
     assert "WRONG VALUE" in status[entries[0].name]["note"]
     assert status[entries[1].name]["status"] == "failed"
@@ -721,12 +726,7 @@ def test_the_pyperf_script_says_which_backend_lacks_the_function(tmp_path):
         Entry("batch", "math", "math", 10, call="factorials", shape=scenarios.LIST),  # the C module: no batch
         Entry("batch", scenarios.FLOOR, scenarios.FLOOR, 10, call="tolist", shape=scenarios.ARRAY),
     ]
-    plan = {"mode": "quick", "gmpy2": False, "entries": [e.as_dict() for e in entries]}
-    (tmp_path / "plan.json").write_text(json.dumps(plan))
-    cmd = [sys.executable, "-m", "factlab.bench._suite", str(tmp_path), "--quiet"]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    status = json.loads((tmp_path / "status.json").read_text())
+    status = run_suite(tmp_path, entries)
     assert status[entries[0].name] == {"status": "failed", "note": "math has no factorials() (math)"}
     assert status[entries[1].name]["status"] == "ok"
 

@@ -106,6 +106,31 @@ class Spinner(threading.Thread):
             self.count += 1
 
 
+def spinner_progress(work: Callable[[], object], calls: int = 3) -> tuple[int, float]:
+    """(the Spinner's progress during ``calls`` runs of ``work``, its free pace in that time)."""
+    old_interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-4)  # holding the GIL, a call lets the spinner in at its edges only
+    spinner = Spinner()
+    spinner.start()
+    try:
+        while spinner.count == 0:
+            time.sleep(0.001)
+        c0, t0 = spinner.count, time.perf_counter()
+        time.sleep(0.05)
+        rate = (spinner.count - c0) / (time.perf_counter() - t0)
+        progress, busy = 0, 0.0
+        for _ in range(calls):
+            c0, t0 = spinner.count, time.perf_counter()
+            work()
+            busy += time.perf_counter() - t0
+            progress += spinner.count - c0
+    finally:
+        spinner.stop = True
+        spinner.join()
+        sys.setswitchinterval(old_interval)
+    return progress, rate * busy
+
+
 def test_gil_released_for_large_n(native: Any) -> None:
     """While factorial(200_000) runs, another Python thread keeps running.
 
@@ -115,31 +140,9 @@ def test_gil_released_for_large_n(native: Any) -> None:
     short switch interval the only progress it could make then is at the
     call's edges. A ratio within one run: no wall-clock threshold.
     """
-    old_interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-4)
-    spinner = Spinner()
-    spinner.start()
-    try:
-        while spinner.count == 0:
-            time.sleep(0.001)
-        c0 = spinner.count
-        t0 = time.perf_counter()
-        time.sleep(0.05)
-        rate = (spinner.count - c0) / (time.perf_counter() - t0)
-
-        progress, busy = 0, 0.0
-        for _ in range(3):
-            c0, t0 = spinner.count, time.perf_counter()
-            native.factorial(200_000)
-            busy += time.perf_counter() - t0
-            progress += spinner.count - c0
-    finally:
-        spinner.stop = True
-        spinner.join()
-        sys.setswitchinterval(old_interval)
-    expected = rate * busy
+    progress, expected = spinner_progress(lambda: native.factorial(200_000))
     assert progress > 0.2 * expected, (
-        f"the spinner advanced {progress} times in {busy * 1e3:.1f} ms of factorial(200_000); "
+        f"the spinner advanced {progress} times during 3 calls of factorial(200_000); "
         f"free, it advances {expected:.0f} times in that time: the GIL was not released"
     )
 

@@ -19,7 +19,6 @@ import operator
 import random
 import subprocess
 import sys
-import time
 from array import array
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -28,7 +27,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from test_boundary import RSS_MARGIN, TRACED_MARGIN, Spinner, memory_growth
+from test_boundary import RSS_MARGIN, TRACED_MARGIN, memory_growth, spinner_progress
 from test_index_once import Counting
 
 import factlab
@@ -359,31 +358,6 @@ def test_no_leak_over_many_calls(native_name: str, native: Any, path: str) -> No
 
 
 # --- the GIL --------------------------------------------------------------------------------------
-
-
-def spinner_progress(work: Callable[[], object], calls: int = 3) -> tuple[int, float]:
-    """test_boundary's measure: (the Spinner's progress during ``work``, its free pace in that time)."""
-    old_interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-4)  # holding the GIL, a call lets the spinner in at its edges only
-    spinner = Spinner()
-    spinner.start()
-    try:
-        while spinner.count == 0:
-            time.sleep(0.001)
-        c0, t0 = spinner.count, time.perf_counter()
-        time.sleep(0.05)
-        rate = (spinner.count - c0) / (time.perf_counter() - t0)
-        progress, busy = 0, 0.0
-        for _ in range(calls):
-            c0, t0 = spinner.count, time.perf_counter()
-            work()
-            busy += time.perf_counter() - t0
-            progress += spinner.count - c0
-    finally:
-        spinner.stop = True
-        spinner.join()
-        sys.setswitchinterval(old_interval)
-    return progress, rate * busy
 
 
 def test_gil_released_for_big_batches(backend_name: str, backend: factlab.Backend) -> None:

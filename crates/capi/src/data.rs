@@ -17,7 +17,7 @@
 use std::ffi::c_long;
 use std::ptr;
 
-use factlab_core::{Error, Factorial, EXPENSIVE_N, MAX_N};
+use factlab_core::{Factorial, EXPENSIVE_N, MAX_N};
 use pyo3_ffi::*;
 
 use crate::{
@@ -86,13 +86,8 @@ unsafe fn read_items(iter: *mut PyObject) -> Option<Vec<u64>> {
 /// again): n > MAX_N is OverflowError, n! too big for the memory left is
 /// MemoryError (the check reads /proc only for a huge n). `false`: set.
 unsafe fn kernel_accepts(n: u64) -> bool {
-    let verdict = if n > MAX_N {
-        Err(Error::TooLarge { n })
-    } else {
-        factlab_core::memory::check(n)
-    };
-    match verdict {
-        Ok(()) => true,
+    match factlab_core::admit(n) {
+        Ok(_) => true,
         Err(error) => {
             set_error(kernel_exception(&error), &error.to_string());
             false

@@ -191,16 +191,23 @@ pub fn factorial_u128(n: u64) -> Option<u128> {
 /// This is the expensive path: callers that can release a lock (the GIL)
 /// should do so around it when `n >= EXPENSIVE_N`.
 pub fn factorial_limbs(n: u64) -> Result<Vec<u64>, Error> {
+    admit(n)?;
+    if n > MAX_U128_N && n <= WORD_PRODUCT_MAX_N {
+        return Ok(word_product(n));
+    }
+    Ok(Natural::factorial(n).into_limbs_asc())
+}
+
+/// `Ok(n)` unless the kernel would refuse `n`: past [`MAX_N`], or `n!` too
+/// big for the memory left ([`memory::check`]). Computes nothing, so a
+/// binding can check a whole batch while reading it, before any work.
+pub fn admit(n: u64) -> Result<u64, Error> {
     if n > MAX_N {
         return Err(Error::TooLarge { n });
     }
     // An allocation failure inside the engine would abort the process:
     // refuse first what cannot fit.
-    memory::check(n)?;
-    if n > MAX_U128_N && n <= WORD_PRODUCT_MAX_N {
-        return Ok(word_product(n));
-    }
-    Ok(Natural::factorial(n).into_limbs_asc())
+    memory::check(n).map(|()| n)
 }
 
 // ANCHOR: word-product

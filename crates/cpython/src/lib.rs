@@ -387,20 +387,11 @@ fn read_iterable(py: Python, ns: &PyObject) -> PyResult<Vec<u64>> {
         let n = index_to_u64(py, &item);
         item.release_ref(py); // with the GIL we hold: no PyGILState_Ensure
         let n = n
-            .and_then(|n| admit(n).map_err(|error| kernel_error(py, error)))
+            .and_then(|n| factlab_core::admit(n).map_err(|error| kernel_error(py, error)))
             .map_err(|err| at(py, index, err))?;
         values.push(n);
     }
     Ok(values)
-}
-
-/// `n`, unless `factlab_core::factorial(n)` would refuse it: asked without
-/// computing anything.
-fn admit(n: u64) -> Result<u64, Error> {
-    if n > MAX_N {
-        return Err(Error::TooLarge { n });
-    }
-    factlab_core::memory::check(n).map(|()| n)
 }
 
 /// `err` as element `index` raised it: the same exception type, the message

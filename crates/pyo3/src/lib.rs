@@ -8,7 +8,7 @@
 //! Built by maturin (`pip install crates/pyo3`) into the module `factlab_pyo3`.
 
 use factlab_core::{factorial_limbs, factorial_u128, factorial_u64, limbs_le_bytes, EXPENSIVE_N};
-use factlab_core::{BatchError, Error, Factorial, MAX_N};
+use factlab_core::{BatchError, Error, Factorial};
 use pyo3::exceptions::{PyMemoryError, PyOverflowError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyInt, PyList, PyString};
@@ -211,20 +211,11 @@ fn read_iterable(ns: &Bound<'_, PyAny>) -> PyResult<Vec<u64>> {
     for item in ns.try_iter()? {
         let index = values.len();
         let n = to_u64(&item?)
-            .and_then(|n| admit(n).map_err(kernel_error))
+            .and_then(|n| factlab_core::admit(n).map_err(kernel_error))
             .map_err(|err| at(py, index, err))?;
         values.push(n);
     }
     Ok(values)
-}
-
-/// `n`, unless `factlab_core::factorial(n)` would refuse it: asked without
-/// computing anything.
-fn admit(n: u64) -> Result<u64, Error> {
-    if n > MAX_N {
-        return Err(Error::TooLarge { n });
-    }
-    factlab_core::memory::check(n).map(|()| n)
 }
 
 /// `err` as element `index` raised it: the same exception type, the message

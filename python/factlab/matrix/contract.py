@@ -73,7 +73,7 @@ def contract(
     if junit.exists():
         junit.unlink()
     # --backend (tests/conftest.py): exactly the tests parametrized with these backends; -k would
-    # also pick others whose names contain one (a test "..._with_math", a backend "rust-cpython").
+    # also pick others whose names contain one (a test "..._with_math", a backend named "x-python").
     chosen = [option for name in names for option in ("--backend", name)]
     tests = []
     if quick:

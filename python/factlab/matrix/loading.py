@@ -1,7 +1,7 @@
 """Each backend imported ALONE, in a child process of its own, by :func:`factlab.matrix.probe.probe`.
 
-Two reasons for a child per backend. A module may crash the interpreter as it loads (rust-cpython's
-does, with SIGSEGV, on a free-threaded 3.13): in a child of its own it loses only its own cell,
+Two reasons for a child per backend. A module may crash the interpreter as it loads (one built for
+the GIL's ABI may, with SIGSEGV, on a free-threaded 3.13): in a child of its own it loses only its own cell,
 reported as "crashed at import (SIGSEGV)". And on a free-threaded CPython, whether the GIL is on
 after an import is a property of that import alone: a module that turns it back on turns it on for
 the whole process.
