@@ -785,3 +785,72 @@ def test_the_batch_and_digits_targets_pass_and_fail_as_planted(monkeypatch):
     table = report.targets_table(list(found.values()))
     row = next(r for r in table.rows if r[:2] == [gmp, ext])
     assert row[2:] == [f"0.667{X} (n=1,000,000)", f"≥ 1{X}", "NOT MET"]  # a miss shows its ratio
+
+
+# Issue 22: native code calling back into Python, Ctrl-C in a long call, the kernel's hook.
+def test_the_callback_scenario_measures_each_part_for_the_backends_it_concerns(first):
+    data = bench.load_run(first[1])
+    rows = {r["name"]: r for r in data["scenarios"]["callback"] if "name" in r}
+    assert list(rows) == bench.plan(BACKENDS, ["callback"], mode="quick")
+    runs = scenarios.MODES["quick"].control_runs
+    for b in BACKENDS:
+        spec = factlab.spec(b)
+        mine = [r for r in rows.values() if r["backend"] == b]
+        timed = {(r["call"], r["shape"]) for r in mine if r["status"] == "ok" and r.get("mean", 0) > 0}
+        assert timed == {
+            ("factorial", ""),
+            ("factorial_progress", scenarios.HOOK),
+        }  # checked, like any timing
+        sigints = [r for r in mine if r["shape"] == scenarios.SIGINT]
+        assert [r["n"] for r in sigints] == (list(scenarios.SIGINT_NS) if spec.ctrl_c else [])
+        for r in sigints:  # every run either got its KeyboardInterrupt or returned before the signal
+            assert r["status"] == "ok", r
+            assert len(r["latencies_ms"]) + len(r["finished_first_ms"]) == r["runs"] == runs
+            assert r["stopped"] <= len(r["latencies_ms"])
+        (paired,) = [r for r in mine if r["shape"] == scenarios.PAIRED] or [None]
+        assert (paired is not None) == spec.native
+        if paired is not None:
+            assert paired["status"] == "ok", paired
+            assert paired["without"] is None or (paired["pairs"] == runs and paired["without_s"] > 0)
+    table = next(t for t in report.tables(data) if t.title == report.TITLES["callback"])
+    assert [row[0] for row in table.rows] == BACKENDS
+    judged = {(t["target"], t["backend"]) for t in data["targets"]}
+    sigint = f"SIGINT to KeyboardInterrupt in factorial(n) (median), {X} faster than 100 ms"
+    assert {b for t, b in judged if t == sigint} == {b for b in BACKENDS if factlab.spec(b).ctrl_c}
+
+
+def test_a_sigint_stops_a_call_that_lets_python_in_and_the_probe_tells_the_hook_from_none():
+    from factlab.bench import _control
+
+    stopped = _control.interrupt_once(time.sleep, 5)  # a sleep runs the handler as the signal comes
+    assert stopped["stopped"] is True
+    assert stopped["latency_ms"] >= 0
+    assert "finished_ms" in _control.interrupt_once(abs, -1)  # returned before any signal: none sent
+    assert _control.lets_signals_in(time.sleep, 0.3)  # Python code, or a hook, runs handlers meanwhile
+    assert not _control.lets_signals_in(lambda n: sum(range(n)), 3 * 10**7)  # one C loop: only after it
+
+
+def test_the_callback_targets_pass_and_fail_as_planted():
+    ext, last = factlab.backend_names("extension")[0], factlab.native_names()[-1]
+    ffi, other = factlab.backend_names("ffi")[:2]
+
+    def sigint(b: str, n: int, median: float | None) -> dict:
+        r = {"backend": b, "status": "ok", "n": n, "call": "factorial", "shape": scenarios.SIGINT, "runs": 5}
+        return r | ({"median_ms": median} if median is not None else {})
+
+    def paired(b: str, cost: float | None, idle: float) -> dict:
+        r = {"backend": b, "status": "ok", "n": scenarios.HOOK_N, "call": "factorial"}
+        got = {"without": None} if cost is None else {"without": "x", "hook_cost": cost, "idle_cores": idle}
+        return r | {"shape": scenarios.PAIRED} | got
+
+    rows = [sigint(ext, 10**6, 12.0), sigint(ext, 10**7, 140.0), sigint(ffi, 10**6, 9.0)]
+    rows += [sigint(ffi, 10**7, None)]  # every call returned before its signal: no figure, not a miss
+    rows += [paired(ext, 0.05, 2.0), paired(ffi, 0.01, 1.9), paired(other, 0.0, 0.9), paired(last, None, 2.0)]
+    found = {(t["target"], t["backend"]): t for t in targets.evaluate({"scenarios": {"callback": rows}})}
+    ctrl_c = f"SIGINT to KeyboardInterrupt in factorial(n) (median), {X} faster than 100 ms"
+    hook = f"factorial(10**6) through the kernel's hook, {X} faster than without it"
+    assert (found[ctrl_c, ext]["met"], found[ctrl_c, ext]["where"]) == (False, "n=10,000,000")  # 140 ms
+    assert (found[ctrl_c, ffi]["met"], found[ctrl_c, ffi]["measured"]) == (True, pytest.approx(100 / 9))
+    assert (found[hook, ext]["met"], found[hook, ffi]["met"]) == (False, True)  # 5% and 1% against 2%
+    assert found[hook, other]["why"] == "not judged: machine busy (0.9 idle cores)"
+    assert found[hook, last]["why"].startswith("not judged: every path")

@@ -87,7 +87,9 @@ def test_installed_headers_are_the_committed_ones() -> None:
 def test_cffi_declarations_match_the_header(name: str) -> None:
     backend: Any = load(name)
     ffi, lib = backend.ffi, backend.lib
-    functions = {f: cffi_shape(ffi, ffi.typeof(getattr(lib, f))) for f in dir(lib) if f.islower()}
+    # API mode's lib also holds its `extern "Python"` hook: declared by the builder, not the header.
+    ours = [f for f in dir(lib) if f.islower() and f != "factlab_py_hook"]
+    functions = {f: cffi_shape(ffi, ffi.typeof(getattr(lib, f))) for f in ours}
     assert functions == HEADER
     assert {d: getattr(lib, d) for d in dir(lib) if d.isupper()} == DEFINES
     for struct in STRUCTS:
@@ -100,6 +102,10 @@ def test_cffi_declarations_match_the_header(name: str) -> None:
 def ctypes_shape(ctype: Any) -> Any:
     if ctype is None:
         return ("void",)
+    if ctype is ctypes.c_void_p:
+        return ("pointer", ("void",))
+    if issubclass(ctype, ctypes._CFuncPtr):  # a CFUNCTYPE: the hook's type
+        return (ctypes_shape(ctype._restype_), tuple(ctypes_shape(a) for a in ctype._argtypes_))
     if issubclass(ctype, ctypes._Pointer):
         return ("pointer", ctypes_shape(ctype._type_))
     if issubclass(ctype, ctypes.Array):
@@ -121,6 +127,10 @@ def test_ctypes_signatures_match_the_header(name: str) -> None:
 
 
 # --- Cython: the .pxd, read by cffi's parser --------------------------------------------------
+
+
+# A function-pointer type: `ctypedef int32_t (*FactlabHook)(...) noexcept nogil`.
+HOOK_TYPEDEF = r"ctypedef (.+?)\s*\(\*(\w+)\)\((.*)\)(?: noexcept)?(?: nogil)?"
 
 
 def pxd_as_c(text: str) -> tuple[str, set[str]]:
@@ -147,6 +157,8 @@ def pxd_as_c(text: str) -> tuple[str, set[str]]:
                 c_lines.append(f"typedef struct {struct} {{")
             elif code == "enum:":
                 continue
+            elif match := re.fullmatch(HOOK_TYPEDEF, code):
+                c_lines.append(f"typedef {match[1]} (*{match[2]})({match[3]});")
             elif match := re.fullmatch(r"(.+?)\s*\b(factlab_\w+)\((.*)\)(\s+nogil)?", code):
                 c_lines.append(f"typedef {match[1]} (*{match[2]})({match[3] or 'void'});")
             else:

@@ -20,14 +20,14 @@ from cffi import FFI
 
 # ANCHOR: builder
 ffibuilder = FFI()
-# The same declarations as the ABI mode. In API mode cffi also checks them:
-# the generated C code compares every `#define` value, struct layout and
-# function type with the real header when it is compiled.
+# The ABI mode's declarations, checked here: the generated C code compares every
+# `#define` value, struct layout and function type with the real header as it compiles.
 ffibuilder.cdef(factlab_clib.cdef_path().read_text(encoding="utf-8"))
+# A FactlabHook that cffi writes in C; it calls the Python function @ffi.def_extern attaches.
+ffibuilder.cdef('extern "Python" int32_t factlab_py_hook(void *, uint64_t, uint64_t);')
 ffibuilder.set_source(
     "factlab_cffi_api",
-    # The C source of the extension: just the header; the code is in the archive.
-    '#include "factlab.h"',
+    '#include "factlab.h"',  # the extension's C source: the header; the code is in the archive
     **factlab_clib.static_link(),
 )
 # ANCHOR_END: builder

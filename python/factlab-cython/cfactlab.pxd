@@ -22,6 +22,8 @@ cdef extern from "factlab.h":
         FACTLAB_EXPENSIVE_N
         FACTLAB_BUFFER_TOO_SMALL
         FACTLAB_MAX_SMALL_N
+        FACTLAB_STOPPED
+        FACTLAB_INTERRUPTIBLE_N
 
     ctypedef struct FactlabU128:
         uint64_t lo
@@ -33,6 +35,10 @@ cdef extern from "factlab.h":
 
     ctypedef struct FactlabSmall:
         uint64_t limbs[16]
+
+    # The hook's type: a C function the kernel calls back, without the GIL
+    # (`nogil`), and that must not raise (`noexcept`: C cannot carry an exception).
+    ctypedef int32_t (*FactlabHook)(void *ctx, uint64_t done, uint64_t total) noexcept nogil
 
     # `nogil`: these functions never touch Python objects, so they may be
     # called with the GIL released.
@@ -47,4 +53,6 @@ cdef extern from "factlab.h":
     int32_t factlab_factorials_u64(const uint64_t *ns, size_t len, uint64_t *out, size_t *big) nogil
     size_t factlab_factorial_digits_bound(uint64_t n) nogil
     int32_t factlab_factorial_digits(uint64_t n, uint8_t *buf, size_t cap, size_t *len) nogil
+    int32_t factlab_factorial_progress(uint64_t n, FactlabHook hook, void *ctx, FactlabBig *out) nogil
+    size_t factlab_workers_running() nogil
 # ANCHOR_END: extern

@@ -15,6 +15,7 @@ result ``int`` straight from the kernel's limbs. The Rust kernel is linked in
 statically (``libfactlab_clib.a``, see setup.py).
 """
 
+from cpython.exc cimport PyErr_CheckSignals
 from cpython.list cimport PyList_New, PyList_SetItem
 from cpython.long cimport PyLong_AsLongAndOverflow
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
@@ -27,12 +28,14 @@ from libc.stdint cimport int32_t, uint8_t, uint64_t
 # The C ABI's declarations are in cfactlab.pxd.
 from cfactlab cimport (
     FACTLAB_EXPENSIVE_N,
+    FACTLAB_INTERRUPTIBLE_N,
     FACTLAB_MAX_N,
     FACTLAB_MAX_U64_N,
     FACTLAB_MAX_U128_N,
     FACTLAB_NO_MEMORY,
     FACTLAB_OK,
     FACTLAB_PANIC,
+    FACTLAB_STOPPED,
     FACTLAB_TOO_LARGE,
     FactlabBig,
     FactlabU128,
@@ -41,6 +44,7 @@ from cfactlab cimport (
     factlab_factorial,
     factlab_factorial_digits,
     factlab_factorial_digits_bound,
+    factlab_factorial_progress,
     factlab_factorial_u64,
     factlab_factorial_u128,
     factlab_factorials_u64,
@@ -131,6 +135,12 @@ cdef object _from_u128(FactlabU128 r):
 cdef object _big(uint64_t n):
     cdef FactlabBig big = FactlabBig(NULL, 0)
     cdef int32_t status
+    # ANCHOR: interruptible
+    if n >= FACTLAB_INTERRUPTIBLE_N:
+        # Up to tens of seconds of work: through the kernel's hook, which takes
+        # the GIL back every 20 ms to run Python's signal handlers (Ctrl-C).
+        return _progress(n, None)
+    # ANCHOR_END: interruptible
     if n >= FACTLAB_EXPENSIVE_N:
         # Milliseconds to seconds of work: let other Python threads run.
         # Inside `with nogil` Cython refuses any Python object: a compile-time guarantee.
@@ -149,6 +159,64 @@ cdef object _big(uint64_t n):
     finally:
         factlab_big_free(&big)
     # ANCHOR_END: big
+
+
+# ANCHOR: progress
+def factorial_progress(n, callback, /):
+    """``factorial(n)``, calling ``callback(done, total)`` as the work goes and once at the end."""
+    cdef uint64_t value = _index(n)
+    if value > FACTLAB_MAX_N:
+        _raise_for(FACTLAB_TOO_LARGE, value)  # refused as factorial(n) refuses it, callback or not
+    if not callable(callback):
+        raise TypeError(f"callback must be callable, not {type(callback).__name__}")
+    return _progress(value, callback)
+
+
+cdef class _Call:
+    """One call's state, handed to the kernel as the hook's ``void *ctx``."""
+    cdef object callback  # None for factorial(): signals only
+    cdef object error  # what the hook caught, for _progress to raise
+
+    def __cinit__(self, callback):
+        self.callback = callback
+
+
+cdef int32_t _hook(void *ctx, uint64_t done, uint64_t total) noexcept with gil:
+    # The kernel calls this from the thread that called it, which released the
+    # GIL: `with gil` takes it back on entry and lets it go on return.
+    # `noexcept`: no exception may leave a C callback (the kernel could not
+    # carry it), so we catch everything, keep it on the state, and say stop.
+    cdef _Call call = <_Call>ctx
+    try:
+        # Runs the handlers of signals that arrived (main thread only: in another
+        # thread it does nothing). Ctrl-C's default one raises KeyboardInterrupt.
+        PyErr_CheckSignals()
+        if call.callback is not None:
+            call.callback(done, total)  # two Python ints; the result is ignored
+    except BaseException as exc:  # KeyboardInterrupt and SystemExit too
+        call.error = exc
+        return 1  # stop: the kernel returns FACTLAB_STOPPED at once
+    return 0
+
+
+cdef object _progress(uint64_t n, object callback):
+    cdef FactlabBig big = FactlabBig(NULL, 0)
+    cdef int32_t status
+    # `call` is a local: it lives until we return, so the borrowed pointer the
+    # kernel hands back to _hook stays valid for the whole call.
+    cdef _Call call = _Call(callback)
+    cdef void *ctx = <void *>call  # taken here: no Python object inside `with nogil`
+    with nogil:  # always: the hook takes the GIL back when it needs it
+        status = factlab_factorial_progress(n, _hook, ctx, &big)
+    if status == FACTLAB_STOPPED:  # the hook caught an exception: that same object, unchanged
+        raise call.error
+    if status != FACTLAB_OK:
+        _raise_for(status, n)  # nothing was allocated
+    try:
+        return factlab_int_from_le_bytes(<const unsigned char *>big.limbs, big.len * sizeof(uint64_t))
+    finally:
+        factlab_big_free(&big)
+    # ANCHOR_END: progress
 
 
 cdef int _raise_for(int32_t status, uint64_t n) except -1:

@@ -1,4 +1,4 @@
-"""``python -m factlab``: list the backends; measure them: bench, ship, matrix."""
+"""``python -m factlab``: list the backends; compute one big factorial; measure them: bench, ship, matrix."""
 
 from __future__ import annotations
 
@@ -39,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("list", help="list the backends and whether each loads")
     sub.add_parser("projects", help="print the backends' build projects, one a line (for `just setup`)")
     commands = {
+        "factorial": "compute N! with a progress bar; Ctrl-C stops it",
         "bench": "time every backend, count its instructions per call",
         "ship": "what each backend costs to build, ship and import",
         "matrix": "where each backend runs: every CPython and PyPy found",
@@ -53,6 +54,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "projects":
         print("\n".join(build_projects()))
         return 0
+    if args.command == "factorial":
+        from factlab._compute import main as compute_main
+
+        return compute_main(rest + args.args)
     if args.command == "matrix":
         from factlab.matrix import main as matrix_main
 

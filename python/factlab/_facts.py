@@ -1,6 +1,6 @@
-"""The facts a backend's registry entry holds for the harness, beside its name and module.
+"""What the registry knows of a backend (:class:`BackendSpec`), and the facts it holds for the harness.
 
-Each is a small frozen record the registry fills in per backend
+Each fact is a small frozen record the registry fills in per backend
 (``python/factlab/_registry.py``) and the matrix, the bench and ship read:
 where the binding's tool says it runs, how it builds for the stable ABI, its
 own speed targets, and where the C ABI library is.
@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
+from typing import Literal, cast
 
 # An interpreter's (major, minor) version.
 Version = tuple[int, int]
@@ -97,3 +97,63 @@ class Targets:
 
 NO_TARGETS = Targets()
 """A backend with no speed target of its own (the bounds of its kind still apply)."""
+
+
+# What kind of thing a backend is: the yardsticks, a compiled CPython
+# extension that holds the kernel, or a foreign-function interface that
+# reaches the kernel through the C ABI library (crates/clib).
+Kind = Literal["baseline", "extension", "ffi"]
+# How a backend reaches the C ABI library: not at all, by opening the shared
+# library at run time (dlopen), or by linking the static library in.
+ClibLink = Literal["none", "dlopen", "static"]
+
+
+@dataclass(frozen=True)
+class BackendSpec:
+    """What the registry knows about a backend before importing it."""
+
+    name: str
+    """The name users type: ``factlab.load(name)``, ``--backends name``."""
+    module: str
+    """The module :func:`load` imports: a wrapper in ``factlab.backends``, or the compiled module itself."""
+    summary: str
+    """One line for tables and ``python -m factlab list``."""
+    kind: Kind
+    tool: str
+    """The binding tool (pyo3, cffi, ctypes, ...): backends of one tool share its checks."""
+    clib: ClibLink = "none"
+    extension: str | None = None
+    """The module that a build produced for this backend (None: nothing is built for it)."""
+    project: str | None = None
+    """The PEP 517 project that builds ``extension``, relative to the repository."""
+    sources: tuple[str, ...] = ()
+    """The binding code a person wrote for it (wrapper and build files), relative to the repository."""
+    refcounts_by_hand: bool = False
+    """The wrapper's author manages Python references in native code (tests check them)."""
+    panic: str | None = None
+    """The exception a kernel panic becomes at this binding's boundary (native backends)."""
+    gil: str = "held"
+    """When the binding releases the GIL around the kernel."""
+    positional_only: bool = True
+    """``factorial(n=5)`` is a TypeError, as for math.factorial (rust-cpython cannot refuse keywords)."""
+    reach: Reach = EVERYWHERE
+    """Where its tool says it runs (the matrix)."""
+    stable_abi: StableAbi | None = None
+    """Its abi3 build, or why there is none (None: nothing compiled of its own to make abi3)."""
+    targets: Targets = NO_TARGETS
+    """Its own speed targets (the bench)."""
+    ctrl_c: str | None = None
+    """How a long call of its ``factorial`` lets Ctrl-C in (None: it cannot; the tests skip it)."""
+    gil_declaration: str = "nothing to declare (no module of its own)"
+    """What its module tells a free-threaded CPython (Py_mod_gil): the matrix shows it beside the GIL
+    state after import, since a module that declares nothing turns the GIL back on."""
+
+    @property
+    def native(self) -> bool:
+        """True when a call crosses into native code that factlab built."""
+        return self.kind != "baseline"
+
+    @property
+    def chapter(self) -> str:
+        """The book's chapter for this backend, relative to ``docs/src``."""
+        return f"backends/{self.name}.md"

@@ -1,51 +1,51 @@
 """The backend registry: every way of computing n! that factlab compares.
 
-This table is the one list of backends. The tests, the benchmark, its chart
-and targets, the instruction counts and the book's figures all derive their
-lists from it: registering a backend here (and writing its module) is all it
-takes to have it tested, benchmarked and shown.
+This table is the one list of backends. The tests, the benchmark, its chart and targets, the
+instruction counts and the book's figures all derive their lists from it: registering a backend here
+(and writing its module) is all it takes to have it tested, benchmarked and shown.
 
 A backend is a module with:
 
-- ``factorial(n, /)``: exactly ``math.factorial(n)``: the same value, the same
-  exception type for bad input;
-- ``crossing(n, /)``: the bare scalar entry point, with no checks (native
-  backends), so that the benchmark can show what the mechanism itself costs;
-- ``raise_panic()`` (native backends): drives a deliberate panic inside the
-  kernel through the binding's boundary, for the reliability tests;
-- ``factorials(ns, /)``: exactly ``[math.factorial(n) for n in ns]``, in one
-  call. A buffer of 64-bit integers (format ``q``/``l`` or ``Q``/``L``, one
-  dimension: ``array('q')``, numpy ``int64``) is read in place (a strided one
-  through one copy); any other buffer is a TypeError; anything else is
-  iterated once. A bad element raises what ``factorial`` would, its message
+- ``factorial(n, /)``: exactly ``math.factorial(n)``: the same value, the same exception type for
+  bad input;
+- ``crossing(n, /)``: the bare scalar entry point, with no checks (native backends), so that the
+  benchmark can show what the mechanism itself costs;
+- ``raise_panic()`` (native backends): drives a deliberate panic inside the kernel through the
+  binding's boundary, for the reliability tests;
+- ``factorials(ns, /)``: exactly ``[math.factorial(n) for n in ns]``, in one call. A buffer of
+  64-bit integers (format ``q``/``l`` or ``Q``/``L``, one dimension: ``array('q')``, numpy
+  ``int64``) is read in place (a strided one through one copy); any other buffer is a TypeError;
+  anything else is iterated once. A bad element raises what ``factorial`` would, its message
   prefixed with ``ns[i]: ``. The GIL is released for the native work when
   ``factlab_core::batch_is_expensive`` says it pays;
 - ``factorial_str(n, /)``: exactly ``str(math.factorial(n))``, whatever
-  ``sys.get_int_max_str_digits()`` says; bad ``n`` raises what ``factorial``
-  would.
+  ``sys.get_int_max_str_digits()`` says; bad ``n`` raises what ``factorial`` would;
+- ``factorial_progress(n, callback, /)``: exactly ``math.factorial(n)``, calling ``callback(done,
+  total)`` (work units, ints: ``done`` only grows, the last call has ``done == total``) every ~20 ms
+  of work and once at the end, in the calling thread (ctypes: a helper thread), with the GIL held;
+  its return value is ignored. ``n`` is checked as ``factorial`` checks it (the callback is then
+  never called), then a non-callable ``callback`` is a TypeError before any work. If the callback,
+  or a signal handler (Ctrl-C), raises, the work stops within a tick and that same exception object
+  comes out.
 
-``factlab.backends.pure`` holds the reference of all three, and the shared
-Python pieces of the rules above (``int64_buffer``, ``at``).
+A long native ``factorial`` (n >= ``factlab_core::control::INTERRUPTIBLE_N``) lets Python run its
+signal handlers every ~20 ms (the entry's ``ctrl_c``): a Ctrl-C raises KeyboardInterrupt at once; a
+handler that does not raise lets the call finish.
+
+``factlab.backends.pure`` holds the reference of them all, and the shared Python pieces of the rules
+above (``int64_buffer``, ``at``, ``callable_or_raise``).
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Literal, Protocol, SupportsIndex, cast
+from typing import Protocol, SupportsIndex, cast
 
 from factlab._common import repo_root
-from factlab._facts import CLIB, EVERYWHERE, NO_TARGETS, Reach, StableAbi, Targets
+from factlab._facts import CLIB, BackendSpec, Kind, Reach, StableAbi, Targets
 
-# What kind of thing a backend is: the yardsticks, a compiled CPython
-# extension that holds the kernel, or a foreign-function interface that
-# reaches the kernel through the C ABI library (crates/clib).
-Kind = Literal["baseline", "extension", "ffi"]
-# How a backend reaches the C ABI library: not at all, by opening the shared
-# library at run time (dlopen), or by linking the static library in.
-ClibLink = Literal["none", "dlopen", "static"]
 # The two yardsticks every table measures the others against, by role.
 PURE = "python"
 """The pure-Python loop: the seed article's baseline."""
@@ -68,54 +68,9 @@ class Backend(Protocol):
         """Exactly ``str(math.factorial(n))``, with no digit limit."""
         ...
 
-
-@dataclass(frozen=True)
-class BackendSpec:
-    """What the registry knows about a backend before importing it."""
-
-    name: str
-    """The name users type: ``factlab.load(name)``, ``--backends name``."""
-    module: str
-    """The module :func:`load` imports: a wrapper in ``factlab.backends``, or the compiled module itself."""
-    summary: str
-    """One line for tables and ``python -m factlab list``."""
-    kind: Kind
-    tool: str
-    """The binding tool (pyo3, cffi, ctypes, ...): backends of one tool share its checks."""
-    clib: ClibLink = "none"
-    extension: str | None = None
-    """The module that a build produced for this backend (None: nothing is built for it)."""
-    project: str | None = None
-    """The PEP 517 project that builds ``extension``, relative to the repository."""
-    sources: tuple[str, ...] = ()
-    """The binding code a person wrote for it (wrapper and build files), relative to the repository."""
-    refcounts_by_hand: bool = False
-    """The wrapper's author manages Python references in native code (tests check them)."""
-    panic: str | None = None
-    """The exception a kernel panic becomes at this binding's boundary (native backends)."""
-    gil: str = "held"
-    """When the binding releases the GIL around the kernel."""
-    positional_only: bool = True
-    """``factorial(n=5)`` is a TypeError, as for math.factorial (rust-cpython cannot refuse keywords)."""
-    reach: Reach = EVERYWHERE
-    """Where its tool says it runs (the matrix)."""
-    stable_abi: StableAbi | None = None
-    """Its abi3 build, or why there is none (None: nothing compiled of its own to make abi3)."""
-    targets: Targets = NO_TARGETS
-    """Its own speed targets (the bench)."""
-    gil_declaration: str = "nothing to declare (no module of its own)"
-    """What its module tells a free-threaded CPython (Py_mod_gil): the matrix shows it beside the GIL
-    state after import, since a module that declares nothing turns the GIL back on."""
-
-    @property
-    def native(self) -> bool:
-        """True when a call crosses into native code that factlab built."""
-        return self.kind != "baseline"
-
-    @property
-    def chapter(self) -> str:
-        """The book's chapter for this backend, relative to ``docs/src``."""
-        return f"backends/{self.name}.md"
+    def factorial_progress(self, n: SupportsIndex, callback: Callable[[int, int], object], /) -> int:
+        """Exactly ``math.factorial(n)``, calling ``callback(done, total)`` as the work goes."""
+        ...
 
 
 # Where each tool says it runs (the matrix's "unsupported" versus "failed").
@@ -128,6 +83,9 @@ CFFI_REACH = Reach(
     oldest_free_threaded=(3, 14),
     source="cffi 2.0 supports free-threaded CPython from 3.14 on (whatsnew); PyPy has cffi built in",
 )
+# How a cffi hook lets Ctrl-C in: the pending handler runs as the hook enters Python, and raises
+# before any `try:` in it; cffi's onerror receives what it raised.
+CFFI_HOOK = "every 20 ms; the handler runs as it enters Python, onerror keeps the exception"
 # The abi3 build of the cffi project (the API mode's extension; the ABI modes compile nothing).
 CFFI_ABI3 = StableAbi(
     "setuptools + cffi (its default Py_LIMITED_API), wheel tagged cp310-abi3",
@@ -144,6 +102,7 @@ BUILTIN: tuple[BackendSpec, ...] = (
         kind="baseline",
         tool="python",
         sources=("python/factlab/backends/pure.py",),
+        ctrl_c="nothing to do: the interpreter runs the handler between two steps of the loop",
     ),
     BackendSpec(
         "math",
@@ -161,13 +120,19 @@ BUILTIN: tuple[BackendSpec, ...] = (
         tool="pyo3",
         extension="factlab_pyo3",
         project="crates/pyo3",
-        sources=("crates/pyo3/src/lib.rs", "crates/pyo3/Cargo.toml", "crates/pyo3/pyproject.toml"),
+        sources=(
+            "crates/pyo3/src/lib.rs",
+            "crates/pyo3/src/control.rs",
+            "crates/pyo3/Cargo.toml",
+            "crates/pyo3/pyproject.toml",
+        ),
         panic="PanicException",
         gil="n >= 1000 (py.detach)",
         reach=PYO3_REACH,
         stable_abi=StableAbi("maturin, PyO3 feature abi3-py310", ("maturin.build-args=--features abi3",)),
         targets=Targets(over_pure=14.0, near=("capi", 1.2)),
         gil_declaration="#[pymodule(gil_used = false)] (Py_mod_gil = Py_MOD_GIL_NOT_USED)",
+        ctrl_c="py.detach around the kernel; every 20 ms the hook attaches, py.check_signals()",
     ),
     BackendSpec(
         "capi",
@@ -180,6 +145,7 @@ BUILTIN: tuple[BackendSpec, ...] = (
         sources=(
             "crates/capi/src/lib.rs",
             "crates/capi/src/data.rs",
+            "crates/capi/src/control.rs",
             "crates/capi/Cargo.toml",
             "crates/capi/pyproject.toml",
         ),
@@ -196,6 +162,7 @@ BUILTIN: tuple[BackendSpec, ...] = (
         ),
         targets=Targets(over_pure=18.0, fastest=True),
         gil_declaration="the Py_mod_gil slot = Py_MOD_GIL_NOT_USED",
+        ctrl_c="PyErr_CheckSignals() in the hook, GIL taken again every 20 ms (PyEval_RestoreThread)",
     ),
     BackendSpec(
         "rust-cpython",
@@ -205,7 +172,12 @@ BUILTIN: tuple[BackendSpec, ...] = (
         tool="rust-cpython",
         extension="factlab_cpython",
         project="crates/cpython",
-        sources=("crates/cpython/src/lib.rs", "crates/cpython/Cargo.toml", "crates/cpython/pyproject.toml"),
+        sources=(
+            "crates/cpython/src/lib.rs",
+            "crates/cpython/src/control.rs",
+            "crates/cpython/Cargo.toml",
+            "crates/cpython/pyproject.toml",
+        ),
         refcounts_by_hand=True,
         panic="RuntimeError",
         gil="n >= 1000 (py.allow_threads)",
@@ -223,6 +195,7 @@ BUILTIN: tuple[BackendSpec, ...] = (
         ),
         targets=Targets(over_pure=14.0),
         gil_declaration="nothing: single-phase init, no Py_mod_gil slot",
+        ctrl_c="every 20 ms the hook takes the GIL (Python::acquire_gil), PyErr_CheckSignals() (python3-sys)",
     ),
     BackendSpec(
         "cffi-abi-inline",
@@ -236,6 +209,7 @@ BUILTIN: tuple[BackendSpec, ...] = (
         gil="every call (cffi)",
         reach=CFFI_REACH,
         targets=Targets(at_35_of_math=4.0),
+        ctrl_c=f"an ffi.callback hook {CFFI_HOOK}",
     ),
     BackendSpec(
         "cffi-abi-outofline",
@@ -257,6 +231,7 @@ BUILTIN: tuple[BackendSpec, ...] = (
         reach=CFFI_REACH,
         targets=Targets(at_35_of_math=4.0),
         gil_declaration="nothing of its own: a Python module over the _cffi_backend of cffi",
+        ctrl_c=f"an ffi.callback hook {CFFI_HOOK}",
     ),
     BackendSpec(
         "cffi-api",
@@ -279,6 +254,7 @@ BUILTIN: tuple[BackendSpec, ...] = (
         stable_abi=CFFI_ABI3,
         targets=Targets(at_35_of_math=3.0),
         gil_declaration="what cffi generates (cffi 2.0+ declares it on 3.14t and newer only)",
+        ctrl_c=f'an extern "Python" hook {CFFI_HOOK}',
     ),
     BackendSpec(
         "ctypes",
@@ -291,6 +267,7 @@ BUILTIN: tuple[BackendSpec, ...] = (
         panic="RuntimeError",
         gil="n >= 1000 (CDLL; PyDLL below)",
         targets=Targets(at_35_of_math=5.0),
+        ctrl_c="the C call on a kept helper thread; the main thread's wait runs the handler, the hook stops",
     ),
     BackendSpec(
         "cython",
@@ -317,6 +294,7 @@ BUILTIN: tuple[BackendSpec, ...] = (
         # Its batch loop is compiled C, as an extension's is: judged like one.
         targets=Targets(batch_over_loop=3.0),
         gil_declaration="the directive freethreading_compatible=True (Py_mod_gil = Py_MOD_GIL_NOT_USED)",
+        ctrl_c="PyErr_CheckSignals() in a `with gil` C hook every 20 ms",
     ),
 )
 

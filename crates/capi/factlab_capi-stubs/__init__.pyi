@@ -1,7 +1,7 @@
 # factlab_capi's interface, for editors and type checkers: a PEP 561 stub-only
 # package, shipped by maturin's `include` (pyproject.toml). Checked against the
 # module by mypy's stubtest.
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Final, SupportsIndex
 
 MAX_N: Final[int]
@@ -15,6 +15,9 @@ def factorials(ns: Iterable[SupportsIndex], /) -> list[int]:
 
 def factorial_str(n: SupportsIndex, /) -> str:
     """str(factorial(n)), computed natively: no digit limit."""
+
+def factorial_progress(n: SupportsIndex, callback: Callable[[int, int], object], /) -> int:
+    """factorial(n), calling callback(done, total) (GIL held) every tick and once at the end."""
 
 def crossing(n: int, /) -> int:
     """The bare crossing: n! if n <= 20, else 0."""

@@ -35,9 +35,13 @@ use std::ffi::{c_int, c_long, c_longlong, c_void, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 
+use factlab_core::control::INTERRUPTIBLE_N;
 use factlab_core::{Error, Factorial, EXPENSIVE_N, MAX_N};
 use pyo3_ffi::*;
 
+// `factorial_progress` and the interruptible `factorial`: Python called back
+// from a long call.
+mod control;
 // `factorials` and `factorial_str`: many values in, a string out.
 mod data;
 
@@ -68,7 +72,7 @@ static mut MODULE_DEF: PyModuleDef = PyModuleDef {
 // `METH_O`: the function takes exactly one positional argument, passed as a
 // borrowed `PyObject*`. The cheapest calling convention for one argument:
 // no tuple, no vector of arguments, no keyword parsing.
-static mut METHODS: [PyMethodDef; 6] = [
+static mut METHODS: [PyMethodDef; 7] = [
     PyMethodDef {
         ml_name: c"factorial".as_ptr(),
         ml_meth: PyMethodDefPointer {
@@ -104,6 +108,16 @@ static mut METHODS: [PyMethodDef; 6] = [
         },
         ml_flags: METH_O,
         ml_doc: c"factorial_str(n, /)\n--\n\nstr(factorial(n)), computed natively: no digit limit."
+            .as_ptr(),
+    },
+    // METH_FASTCALL: two positional arguments as a C array, no tuple.
+    PyMethodDef {
+        ml_name: c"factorial_progress".as_ptr(),
+        ml_meth: PyMethodDefPointer {
+            PyCFunctionFast: control::factorial_progress,
+        },
+        ml_flags: METH_FASTCALL,
+        ml_doc: c"factorial_progress(n, callback, /)\n--\n\nfactorial(n), calling callback(done, total) (GIL held) every tick and once at the end."
             .as_ptr(),
     },
     PyMethodDef {
@@ -184,6 +198,8 @@ unsafe extern "C" fn exec_module(module: *mut PyObject) -> c_int {
 /// `factorial(n)`: `math.factorial`'s contract. `arg` is borrowed.
 unsafe extern "C" fn factorial(_module: *mut PyObject, arg: *mut PyObject) -> *mut PyObject {
     match index_to_u64(arg) {
+        // A long call: Ctrl-C is checked every tick (control.rs).
+        Some(n) if n >= INTERRUPTIBLE_N => control::interruptible(n),
         Some(n) => call_kernel(n, factlab_core::factorial),
         None => ptr::null_mut(), // index_to_u64 has set the exception
     }

@@ -66,6 +66,19 @@
 #define FACTLAB_MAX_SMALL_N 170
 
 /**
+ * Status: the hook asked to stop (`factlab_factorial_progress`); nothing is
+ * left allocated, `*out` is `{NULL, 0}`.
+ */
+#define FACTLAB_STOPPED 6
+
+/**
+ * From this `n` on `factlab_factorial_progress` works on a thread of its own
+ * and calls the hook every 20 ms; below it (a few milliseconds of work) the
+ * hook is called once, at the end.
+ */
+#define FACTLAB_INTERRUPTIBLE_N 100000
+
+/**
  * An unsigned 128-bit integer as two 64-bit words (C has no portable
  * 128-bit type). Returned by value: nothing to free.
  */
@@ -111,6 +124,17 @@ typedef struct FactlabSmall {
    */
   uint64_t limbs[16];
 } FactlabSmall;
+
+/**
+ * The caller's hook: `ctx` as the caller passed it, and how far the work got
+ * (`done` of `total` units; `done` only grows, the last call has
+ * `done == total`). Return 0 to go on, anything else to stop.
+ *
+ * It is called from the thread that called `factlab_factorial_progress`,
+ * never from another one: a Python caller's hook may take the GIL there,
+ * check for signals and call Python code.
+ */
+typedef int32_t (*FactlabHook)(void *ctx, uint64_t done, uint64_t total);
 
 /**
  * `n!` if `n <= 20`, else 0 (0 is never a factorial). No other check and
@@ -257,3 +281,27 @@ size_t factlab_factorial_digits_bound(uint64_t n);
  * for a write.
  */
 int32_t factlab_factorial_digits(uint64_t n, uint8_t *buf, size_t cap, size_t *len);
+
+/**
+ * Computes `n!` into `*out` as `factlab_factorial` does, calling
+ * `hook(ctx, done, total)` every 20 ms of work and once at the end.
+ *
+ * Returns `FACTLAB_STOPPED` when the hook returned non-zero: at once, even
+ * in the middle of a multiplication that takes seconds (the work runs on a
+ * thread of the library's, which drops what it holds when that step ends).
+ * Otherwise the statuses of `factlab_factorial`. A NULL `hook` never stops.
+ *
+ * # Safety
+ *
+ * `out` is NULL or points to memory writable as a `FactlabBig`; `hook`, if
+ * not NULL, is safe to call with `ctx` from the calling thread during the
+ * call, and does not unwind (a C function cannot).
+ */
+int32_t factlab_factorial_progress(uint64_t n, FactlabHook hook, void *ctx, struct FactlabBig *out);
+
+/**
+ * How many of the library's workers are still running, stopped ones
+ * included (a stopped call returns before its worker ends): a leak check
+ * waits for 0 before the process exits.
+ */
+size_t factlab_workers_running(void);

@@ -1,7 +1,7 @@
 //! # factlab-clib: the kernel behind a plain C ABI
 //!
 //! Python's foreign-function interfaces (ctypes, cffi) and Cython do not speak
-//! Rust: they speak C. This crate puts [`factlab_core`] behind eleven C
+//! Rust: they speak C. This crate puts [`factlab_core`] behind thirteen C
 //! functions, three structs and a few `#define`s, and cbindgen writes the C
 //! header from this very file (`include/factlab.h`, and
 //! `include/factlab_cdef.h` for cffi's `cdef`; `just header` regenerates both,
@@ -41,6 +41,11 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 
 use factlab_core::{Error, Factorial};
+
+mod control;
+pub use control::{
+    factlab_factorial_progress, FactlabHook, FACTLAB_INTERRUPTIBLE_N, FACTLAB_STOPPED,
+};
 
 // --- status codes and bounds: each becomes a `#define` in the header ---------
 
@@ -371,7 +376,7 @@ pub unsafe extern "C" fn factlab_factorials_u64(
     if big.is_null() || (len > 0 && (ns.is_null() || out.is_null())) {
         return FACTLAB_NULL_POINTER;
     }
-    let outcome = caught(|| {
+    let outcome = caught(|| -> Result<usize, Error> {
         let mut zeros = 0;
         for i in 0..len {
             // SAFETY: i < len, and both arrays hold len values (contract).
@@ -461,9 +466,9 @@ pub unsafe extern "C" fn factlab_factorial_digits(
 /// # Safety
 ///
 /// `out` is NULL or valid for writes of a `FactlabBig`.
-unsafe fn boundary(
+unsafe fn boundary<E: Status>(
     out: *mut FactlabBig,
-    compute: impl FnOnce() -> Result<Factorial, Error>,
+    compute: impl FnOnce() -> Result<Factorial, E>,
 ) -> i32 {
     if out.is_null() {
         return FACTLAB_NULL_POINTER;
@@ -481,15 +486,28 @@ unsafe fn boundary(
 
 /// Runs `compute` inside `catch_unwind`: its value, or the status code that
 /// says why there is none (a refusal of the kernel, or a caught panic).
-fn caught<T>(compute: impl FnOnce() -> Result<T, Error>) -> Result<T, i32> {
+fn caught<T, E: Status>(compute: impl FnOnce() -> Result<T, E>) -> Result<T, i32> {
     // AssertUnwindSafe: `compute` shares no state with the caller that a
     // panic could leave half-updated; the kernel is pure.
     match catch_unwind(AssertUnwindSafe(compute)) {
         Ok(Ok(value)) => Ok(value),
-        Ok(Err(Error::TooLarge { .. })) => Err(FACTLAB_TOO_LARGE),
-        Ok(Err(Error::NoMemory { .. })) => Err(FACTLAB_NO_MEMORY),
+        Ok(Err(why)) => Err(why.status()),
         // The payload (the panic message) is dropped here, inside Rust.
         Err(_payload) => Err(FACTLAB_PANIC),
+    }
+}
+
+/// A reason the kernel gave no value, as the status code C sees.
+trait Status {
+    fn status(&self) -> i32;
+}
+
+impl Status for Error {
+    fn status(&self) -> i32 {
+        match self {
+            Error::TooLarge { .. } => FACTLAB_TOO_LARGE,
+            Error::NoMemory { .. } => FACTLAB_NO_MEMORY,
+        }
     }
 }
 // ANCHOR_END: boundary

@@ -9,7 +9,8 @@
 //! | 0 ..= 20     | [`Factorial::U64`]      | a table lookup               |
 //! | 21 ..= 34    | [`Factorial::U128`]     | a table lookup               |
 //! | 35 ..= 800  | [`Factorial::Limbs`]      | packed words, one shift ([`WORD_PRODUCT_MAX_N`]) |
-//! | 801 ..= [`MAX_N`] | [`Factorial::Limbs`] | malachite's `Natural::factorial` (prime swing) |
+//! | 801 ..= 19,999 | [`Factorial::Limbs`] | malachite's `Natural::factorial` (prime swing) |
+//! | 20,000 ..= [`MAX_N`] | [`Factorial::Limbs`] | (k!)² · C(n, k), k = n/2, in steps ([`control`]) |
 //!
 //! Big results are little-endian 64-bit words ("limbs"), so that a binding can
 //! build its Python `int` straight from their bytes ([`Factorial::le_bytes`]),
@@ -31,6 +32,7 @@ use std::fmt;
 use malachite_base::num::arithmetic::traits::Factorial as _;
 use malachite_nz::natural::Natural;
 
+pub mod control;
 pub mod memory;
 
 // ANCHOR: bounds
@@ -195,7 +197,15 @@ pub fn factorial_limbs(n: u64) -> Result<Vec<u64>, Error> {
     if n > MAX_U128_N && n <= WORD_PRODUCT_MAX_N {
         return Ok(word_product(n));
     }
-    Ok(Natural::factorial(n).into_limbs_asc())
+    if n < control::BASE_N {
+        return Ok(Natural::factorial(n).into_limbs_asc());
+    }
+    // The steps a long call can be stopped between (control::factorial_with),
+    // here with nothing to stop them: as fast as malachite's own factorial.
+    let all = control::run_plan(n, |_| true);
+    Ok(all
+        .unwrap_or_else(|| Natural::factorial(n))
+        .into_limbs_asc())
 }
 
 /// `Ok(n)` unless the kernel would refuse `n`: past [`MAX_N`], or `n!` too

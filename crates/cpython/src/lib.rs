@@ -50,13 +50,17 @@ use std::ffi::{c_int, c_long, c_longlong, c_uchar};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 
+use control::factorial_progress;
 use cpython::buffer::PyBuffer;
 use cpython::{
     exc, py_fn, ObjectProtocol, PyDrop, PyErr, PyList, PyModule, PyObject, PyResult, Python,
     PythonObject, ToPyObject,
 };
+use factlab_core::control::INTERRUPTIBLE_N;
 use factlab_core::{BatchError, Error, Factorial, EXPENSIVE_N, MAX_N};
 use python3_sys as ffi;
+
+mod control;
 
 // ANCHOR: module
 // `PyInit_factlab_cpython`: what `py_module_initializer!` would write
@@ -125,6 +129,11 @@ fn init(py: Python, m: &PyModule) -> PyResult<()> {
             py_fn!(py, factorial_str(n: &PyObject)),
             FACTORIAL_STR_DOC,
         ),
+        (
+            "factorial_progress",
+            py_fn!(py, factorial_progress(n: &PyObject, callback: &PyObject)),
+            control::FACTORIAL_PROGRESS_DOC,
+        ),
         ("crossing", py_fn!(py, crossing(n: u64)), CROSSING_DOC),
         ("raise_panic", py_fn!(py, raise_panic()), RAISE_PANIC_DOC),
     ];
@@ -173,6 +182,10 @@ fn set_doc(function: &PyObject, doc: &'static CStr) {
 /// `factorial(n)`: `math.factorial`'s contract.
 fn factorial(py: Python, n: &PyObject) -> PyResult<PyObject> {
     let n = index_to_u64(py, n)?;
+    // A long call hands control back every tick, to let Ctrl-C in.
+    if (INTERRUPTIBLE_N..=MAX_N).contains(&n) {
+        return control::interruptible(py, n);
+    }
     call_kernel(py, n, factlab_core::factorial)
 }
 // ANCHOR_END: factorial

@@ -1,13 +1,16 @@
 # factlab_pyo3's interface, for editors and type checkers (PyO3 does not
 # generate stubs yet): a PEP 561 stub-only package, shipped by maturin's
 # `include` (pyproject.toml). Checked against the module by mypy's stubtest.
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import SupportsIndex
 
-__all__ = ["crossing", "factorial", "factorial_str", "factorials", "raise_panic"]
+__all__ = ["crossing", "factorial", "factorial_progress", "factorial_str", "factorials", "raise_panic"]
 
 def factorial(n: SupportsIndex, /) -> int:
     """Find n!, exactly as math.factorial does."""
+
+def factorial_progress(n: SupportsIndex, callback: Callable[[int, int], object], /) -> int:
+    """Find n!, calling callback(done, total) every 20 ms of work and once at the end."""
 
 def factorials(ns: Iterable[SupportsIndex], /) -> list[int]:
     """`[factorial(n) for n in ns]`, in one call."""

@@ -6,7 +6,11 @@
 //! exception) that `crates/capi` writes by hand.
 //!
 //! Built by maturin (`pip install crates/pyo3`) into the module `factlab_pyo3`.
+//! Long calls that answer Ctrl-C, and `factorial_progress`: `src/control.rs`.
 
+mod control;
+
+use factlab_core::control::INTERRUPTIBLE_N;
 use factlab_core::{factorial_limbs, factorial_u128, factorial_u64, limbs_le_bytes, EXPENSIVE_N};
 use factlab_core::{BatchError, Error, Factorial};
 use pyo3::exceptions::{PyMemoryError, PyOverflowError, PyTypeError, PyValueError};
@@ -81,6 +85,12 @@ fn factorial<'py>(n: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyInt>> {
     }
     if let Some(v) = factorial_u128(n) {
         return Ok(v.into_pyobject(py)?);
+    }
+
+    // Long calls (n >= 100,000: 10 ms to tens of seconds) without the GIL,
+    // taking it back every 20 ms to let a Ctrl-C in (control.rs).
+    if n >= INTERRUPTIBLE_N {
+        return control::interruptible(py, n);
     }
 
     // Big results. For large n the work takes milliseconds to seconds: let
@@ -405,6 +415,8 @@ fn raise_panic() -> PyResult<()> {
 /// The compiled module, `factlab_pyo3`: the name `import` looks for (`PyInit_factlab_pyo3`).
 #[pymodule(gil_used = false)]
 mod factlab_pyo3 {
+    #[pymodule_export]
+    use super::control::factorial_progress;
     #[pymodule_export]
     use super::{crossing, factorial, factorial_str, factorials, raise_panic};
 }

@@ -5,3 +5,5 @@ from typing import Any
 
 ffi: Any  # a cffi FFI object (cffi ships no type stubs)
 lib: Any  # the C library: lib.factlab_factorial_u64(20), lib.FACTLAB_OK, ...
+# ... and lib.factlab_py_hook, the extern "Python" FactlabHook whose Python side
+# factlab.backends._cffi attaches with ffi.def_extern.

@@ -1,7 +1,7 @@
 # factlab_cython's interface, for editors and type checkers: a PEP 561
 # stub-only package (the module itself is a single compiled file). Checked
 # against the module by mypy's stubtest.
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import SupportsIndex
 
 def factorial(n: SupportsIndex, /) -> int:
@@ -12,6 +12,9 @@ def factorials(ns: Iterable[SupportsIndex], /) -> list[int]:
 
 def factorial_str(n: SupportsIndex, /) -> str:
     """Exactly ``str(math.factorial(n))``, whatever ``sys.get_int_max_str_digits()`` says."""
+
+def factorial_progress(n: SupportsIndex, callback: Callable[[int, int], object], /) -> int:
+    """``factorial(n)``, calling ``callback(done, total)`` as the work goes and once at the end."""
 
 def crossing(n: int, /) -> int:
     """The bare entry point: n! for n <= 20, else 0."""

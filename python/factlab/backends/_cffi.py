@@ -23,6 +23,12 @@ The callee allocates: the Rust library makes the limbs, and only
 
 ``factorials`` and ``factorial_str`` (:func:`bind_data`) let the caller
 allocate too: an ``array('Q')`` for the batch, a ``bytearray`` for the digits.
+
+``factorial_progress`` (and ``factorial`` from ``INTERRUPTIBLE_N`` on) hands C
+a hook: a C function pointer that cffi makes run Python code. The ABI modes
+make it at run time (``ffi.callback``); API mode compiles it into the
+extension (``extern "Python"``, declared in build_api.py). Either way C calls
+it in the calling thread, where cffi takes the GIL back for it.
 """
 
 from __future__ import annotations
@@ -30,19 +36,22 @@ from __future__ import annotations
 from array import array
 from collections.abc import Callable, Iterable
 from operator import index
+from types import TracebackType
 from typing import Any, SupportsIndex
 
 from factlab.backends import _clib
-from factlab.backends._clib import MAX_SMALL_N, MAX_U64_N, MAX_U128_N, Int64s, check, error
+from factlab.backends._clib import MAX_SMALL_N, MAX_U64_N, MAX_U128_N, Call, Int64s, check, checked, error
 
 Factorial = Callable[[SupportsIndex], int]
 Factorials = Callable[[Iterable[SupportsIndex]], "list[int]"]
+Callback = Callable[[int, int], object]
+Progress = Callable[[SupportsIndex, Callback], int]
 
 
 def bind(
     ffi: Any, lib: Any
-) -> tuple[Factorial, Callable[[int], int], Callable[[], None], dict[str, Factorial]]:
-    """``(factorial, crossing, raise_panic, strategies)`` calling through ``lib``."""
+) -> tuple[Factorial, Callable[[int], int], Callable[[], None], dict[str, Factorial], Progress]:
+    """``(factorial, crossing, raise_panic, strategies, factorial_progress)`` calling through ``lib``."""
     # ANCHOR: factorial
     # Bound once: `lib.name` is an attribute lookup on every call.
     u64 = lib.factlab_factorial_u64
@@ -51,6 +60,8 @@ def bind(
     fill = lib.factlab_factorial_fill
     small = lib.factlab_factorial_small
     ok = lib.FACTLAB_OK  # the header's #defines are attributes of lib
+    interruptible_n = lib.FACTLAB_INTERRUPTIBLE_N
+    run, factorial_progress = bind_progress(ffi, lib)
 
     def with_big(big: Callable[[int], int]) -> Factorial:
         def factorial(n: SupportsIndex, /) -> int:
@@ -89,6 +100,10 @@ def bind(
             if value:
                 return value
             # 0 is no factorial: a caught panic; the general path reports it.
+        # ANCHOR: interruptible
+        if n >= interruptible_n:
+            return run(n, None)  # long work: through the hook, for Ctrl-C's sake (see progress)
+        # ANCHOR_END: interruptible
         return caller_allocates(n)
 
     def callee_allocates(n: int) -> int:
@@ -120,7 +135,65 @@ def bind(
     }
     # The bare crossing: cffi's function object itself, which converts the
     # argument to uint64_t and the result back, nothing more.
-    return strategies["by-value"], u64, raise_panic, strategies
+    return strategies["by-value"], u64, raise_panic, strategies, factorial_progress
+
+
+# ANCHOR: progress
+def bind_progress(ffi: Any, lib: Any) -> tuple[Callable[[int, Callback | None], int], Progress]:
+    """``(run, factorial_progress)``; ``run(n, callback or None)``: the C call, with the hook."""
+    ok = lib.FACTLAB_OK
+
+    # C calls on_tick every 20 ms of work and once at the end, in the calling
+    # thread, after cffi has taken the GIL back; ctx is the handle of a Call.
+    def on_tick(ctx: Any, done: int, total: int) -> int:
+        # A pending signal's handler runs here, at the first instruction (3.10: unless it opens a try).
+        callback = ffi.from_handle(ctx).callback
+        if callback is not None:  # None: a plain factorial, here for the signal check alone
+            callback(done, total)  # two Python ints; the result is ignored
+        return 0
+
+    # No exception may unwind into C: cffi catches whatever on_tick raises and
+    # hands it to on_error, even what no `try` in on_tick could catch: Ctrl-C's
+    # KeyboardInterrupt, raised before on_tick's first line. Keep it, answer 1: stop.
+    def on_error(_type: type[BaseException], exc: BaseException, tb: TracebackType) -> int:
+        # tb.tb_frame is on_tick's own frame (cffi documents it): its ctx names the call.
+        ffi.from_handle(tb.tb_frame.f_locals["ctx"]).error = exc
+        return 1
+
+    # Made once, alive as long as the module: C never holds a hook that was freed.
+    # error=1 is what C gets should on_error itself fail (cffi prints that one).
+    if hasattr(lib, "factlab_py_hook"):
+        # API mode: a C function cffi compiled into the extension (build_api.py's
+        # extern "Python"); def_extern attaches on_tick to it.
+        ffi.def_extern("factlab_py_hook", error=1, onerror=on_error)(on_tick)
+        hook = lib.factlab_py_hook
+    else:
+        # ABI modes: a C function pointer made at run time (a libffi closure).
+        hook = ffi.callback("FactlabHook", on_tick, error=1, onerror=on_error)
+    progress = lib.factlab_factorial_progress
+
+    def run(n: int, callback: Callback | None) -> int:
+        call = Call(callback)
+        # A void * standing for `call`, valid while `ctx` is alive: the whole call.
+        ctx = ffi.new_handle(call)
+        out = ffi.new("FactlabBig *")
+        try:
+            # The GIL released, as for every cffi call; on_tick takes it back.
+            status = progress(n, hook, ctx, out)
+            if call.error is not None:
+                raise call.error  # the very object the callback or a signal handler raised
+            if status != ok:
+                raise error(status, n)
+            return int.from_bytes(ffi.buffer(out.limbs, out.len * 8), "little")
+        finally:
+            lib.factlab_big_free(out)  # {NULL, 0} when stopped or refused: a no-op
+
+    def factorial_progress(n: SupportsIndex, callback: Callback, /) -> int:
+        """``factorial(n)``, calling ``callback(done, total)`` every tick of work and once at the end."""
+        return run(checked(n, callback), callback)
+
+    return run, factorial_progress
+    # ANCHOR_END: progress
 
 
 def bind_data(ffi: Any, lib: Any, factorial: Factorial) -> tuple[Factorials, Callable[[SupportsIndex], str]]:

@@ -18,6 +18,9 @@ file (and :func:`factlab.load` adds what to do, for how factlab was installed).
 :func:`factorials` is the Python around one call of ``factlab_factorials_u64``
 (which each binding makes its own way): the input as 64-bit integers, the
 output array, and the n > 20 one by one.
+
+:class:`Call` and :func:`checked` are what ``factorial_progress`` shares:
+the state its hook works on, and its checks before any work.
 """
 
 from __future__ import annotations
@@ -36,18 +39,21 @@ from typing import SupportsIndex, Union
 from factlab._registry import BackendNotBuilt
 
 # The checks of math.factorial, and the rules of factorials(): one copy, the pure backend's.
-from factlab.backends.pure import LONG_MAX, at, check, int64_buffer
+from factlab.backends.pure import LONG_MAX, at, callable_or_raise, check, int64_buffer
 
 __all__ = [
     "EXPENSIVE_BATCH_LEN",
+    "INTERRUPTIBLE_N",
     "LONG_MAX",
     "MAX_SMALL_N",
     "MAX_U64_N",
     "MAX_U128_N",
+    "Call",
     "ClibNotBuilt",
     "cdef_path",
     "cdef_source",
     "check",
+    "checked",
     "constant",
     "defines",
     "error",
@@ -181,6 +187,8 @@ _LAZY = {
     "MAX_U64_N": "FACTLAB_MAX_U64_N",
     "MAX_U128_N": "FACTLAB_MAX_U128_N",
     "MAX_SMALL_N": "FACTLAB_MAX_SMALL_N",
+    # From this n on, factorial goes through factlab_factorial_progress (Ctrl-C).
+    "INTERRUPTIBLE_N": "FACTLAB_INTERRUPTIBLE_N",
 }
 
 
@@ -188,6 +196,7 @@ _LAZY = {
 MAX_U64_N: int
 MAX_U128_N: int
 MAX_SMALL_N: int
+INTERRUPTIBLE_N: int
 
 
 def __getattr__(name: str) -> int:
@@ -215,6 +224,32 @@ def error(status: int, n: int) -> Exception:
         )
     return RuntimeError(f"factlab C ABI: unexpected status {status} for n = {n}")
     # ANCHOR_END: error
+
+
+# ANCHOR: progress
+class Call:
+    """One call of ``factlab_factorial_progress`` as its hook sees it.
+
+    No Python exception may unwind through C: the hook keeps what was raised
+    in ``error`` and answers 1 (stop); once C has returned, the wrapper raises
+    that same object.
+    """
+
+    __slots__ = ("callback", "error")
+
+    def __init__(self, callback: Callable[[int, int], object] | None) -> None:
+        self.callback = callback  # None: a plain factorial, which wants the signal check alone
+        self.error: BaseException | None = None
+
+
+def checked(n: SupportsIndex, callback: object) -> int:
+    """What ``factorial_progress`` checks before any work: ``n`` as ``factorial`` does, then the callback."""
+    k = check(index(n))
+    if k > constant("FACTLAB_MAX_N"):  # the kernel would refuse it too, but after the callback check
+        raise error(constant("FACTLAB_TOO_LARGE"), k)
+    callable_or_raise(callback)
+    return k
+    # ANCHOR_END: progress
 
 
 # ANCHOR: factorials

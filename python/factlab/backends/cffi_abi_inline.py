@@ -17,13 +17,23 @@ from cffi import FFI
 from factlab.backends._cffi import bind, bind_data
 from factlab.backends._clib import cdef_path, cdef_source, library_path, reported
 
-__all__ = ["crossing", "factorial", "factorial_str", "factorials", "ffi", "lib", "raise_panic", "strategies"]
+__all__ = [
+    "crossing",
+    "factorial",
+    "factorial_progress",
+    "factorial_str",
+    "factorials",
+    "ffi",
+    "lib",
+    "raise_panic",
+    "strategies",
+]
 
 # ANCHOR: open
 ffi = FFI()
 with reported(cdef_path(), library_path()):  # a broken file: "not built", naming it
     ffi.cdef(cdef_source())  # parse the declarations: at every import
     lib = ffi.dlopen(str(library_path()))  # open the shared library shipped in factlab
-    factorial, crossing, raise_panic, strategies = bind(ffi, lib)
+    factorial, crossing, raise_panic, strategies, factorial_progress = bind(ffi, lib)
     factorials, factorial_str = bind_data(ffi, lib, factorial)
 # ANCHOR_END: open

@@ -23,8 +23,18 @@ from factlab.backends._clib import library_path, reported
 # dlopen happens once, at import; lib's attributes are the C functions.
 with reported(library_path()):  # a broken library: "not built", naming it
     lib = ffi.dlopen(str(library_path()))
-    factorial, crossing, raise_panic, strategies = bind(ffi, lib)
+    factorial, crossing, raise_panic, strategies, factorial_progress = bind(ffi, lib)
     factorials, factorial_str = bind_data(ffi, lib, factorial)
 # ANCHOR_END: open
 
-__all__ = ["crossing", "factorial", "factorial_str", "factorials", "ffi", "lib", "raise_panic", "strategies"]
+__all__ = [
+    "crossing",
+    "factorial",
+    "factorial_progress",
+    "factorial_str",
+    "factorials",
+    "ffi",
+    "lib",
+    "raise_panic",
+    "strategies",
+]

@@ -20,8 +20,18 @@ from factlab_cffi_api import ffi, lib  # compiled and linked at install time
 
 from factlab.backends._cffi import bind, bind_data
 
-factorial, crossing, raise_panic, strategies = bind(ffi, lib)
+factorial, crossing, raise_panic, strategies, factorial_progress = bind(ffi, lib)
 factorials, factorial_str = bind_data(ffi, lib, factorial)
 # ANCHOR_END: open
 
-__all__ = ["crossing", "factorial", "factorial_str", "factorials", "ffi", "lib", "raise_panic", "strategies"]
+__all__ = [
+    "crossing",
+    "factorial",
+    "factorial_progress",
+    "factorial_str",
+    "factorials",
+    "ffi",
+    "lib",
+    "raise_panic",
+    "strategies",
+]

@@ -11,7 +11,8 @@ from __future__ import annotations
 import operator
 import struct
 import sys
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from typing import SupportsIndex
 
 # The largest C long: math.factorial refuses anything larger with OverflowError.
@@ -132,3 +133,34 @@ def _decimal(x: int, powers: list[int], level: int, width: int) -> str:
     size = LEAF_DIGITS << level  # the digits of low, zeros included
     return _decimal(high, powers, level - 1, max(width - size, 0)) + _decimal(low, powers, level - 1, size)
     # ANCHOR_END: digits
+
+
+# ANCHOR: progress
+# How often a long call reports (seconds): the kernel's tick (factlab_core::control::TICK).
+TICK = 0.02
+
+
+def callable_or_raise(callback: object) -> None:
+    """The TypeError every backend's ``factorial_progress`` raises, before any work, for a non-callable."""
+    if not callable(callback):
+        raise TypeError(f"callback must be callable, not {type(callback).__name__}")
+
+
+def factorial_progress(n: SupportsIndex, callback: Callable[[int, int], object], /) -> int:
+    """``factorial(n)``, calling ``callback(done, total)`` every TICK of work and once at the end.
+
+    The work units are the factors multiplied (``total`` is n). Python code
+    needs nothing to be interrupted: the interpreter runs a pending Ctrl-C's
+    handler between two instructions of this loop.
+    """
+    k = check(operator.index(n))
+    callable_or_raise(callback)
+    result, last = 1, time.monotonic()
+    for i in range(2, k + 1):
+        result *= i
+        if not i % 256 and time.monotonic() - last >= TICK:
+            callback(i, k)
+            last = time.monotonic()
+    callback(k, k)
+    return result
+    # ANCHOR_END: progress

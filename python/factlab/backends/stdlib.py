@@ -7,11 +7,12 @@ table for n <= 20, and a divide-and-conquer product for larger n.
 # ANCHOR: all
 from __future__ import annotations
 
-from collections.abc import Iterable
-from math import factorial
+from collections.abc import Callable, Iterable
+from math import comb, factorial
+from operator import index
 from typing import SupportsIndex
 
-from factlab.backends.pure import at, int64_buffer, to_decimal
+from factlab.backends.pure import at, callable_or_raise, check, int64_buffer, to_decimal
 
 # The crossing of the standard library is the C function itself.
 crossing = factorial
@@ -36,5 +37,37 @@ def factorial_str(n: SupportsIndex, /) -> str:
     return to_decimal(factorial(n))
 
 
-__all__ = ["crossing", "factorial", "factorial_str", "factorials"]
 # ANCHOR_END: all
+
+
+# ANCHOR: progress
+def factorial_progress(n: SupportsIndex, callback: Callable[[int, int], object], /) -> int:
+    """``math.factorial(n)`` in the kernel's steps, calling ``callback(done, total)`` after each one.
+
+    ``math.factorial`` is one C call that cannot report or stop, so this runs
+    the plan of factlab's kernel (crates/core/src/control.rs) in standard
+    library calls: n! = (k!)² · C(n, k) (times k + 1 for odd n), k = n // 2,
+    from a factorial below 20,000 up. A unit is one step; a Ctrl-C is seen
+    between two steps, which are seconds apart for n in the millions.
+    """
+    top = check(index(n))
+    callable_or_raise(callback)
+    tops = []
+    while top >= 20_000:
+        tops.append(top)
+        top //= 2
+    total = 1 + 3 * len(tops)
+    f = factorial(top)
+    callback(1, total)
+    for step, m in enumerate(reversed(tops)):
+        c = comb(m, m // 2)
+        callback(2 + 3 * step, total)
+        f *= f
+        callback(3 + 3 * step, total)
+        f *= c * (m // 2 + 1) if m % 2 else c
+        callback(4 + 3 * step, total)
+    return f
+    # ANCHOR_END: progress
+
+
+__all__ = ["crossing", "factorial", "factorial_progress", "factorial_str", "factorials"]

@@ -22,7 +22,7 @@ from typing import Any
 from factlab import instructions
 from factlab._children import die_with_group
 from factlab._common import run
-from factlab.bench.scenarios import COUNTED, MODES, Entry, calls
+from factlab.bench.scenarios import CALLGRIND, MODES, Entry, calls
 
 PARALLEL = 2  # counts at once: each is one valgrind process
 
@@ -50,7 +50,7 @@ def main(run_dir: Path) -> int:
     die_with_group()  # the bench died or stopped us: valgrind goes too
     plan = json.loads((run_dir / "plan.json").read_text())
     mode = MODES[plan["mode"]]
-    entries = [Entry(**e) for e in plan["entries"] if e["scenario"] in COUNTED]
+    entries = [e for e in map(Entry.of, plan["entries"]) if e.step == CALLGRIND]
     done: dict[str, dict[str, Any]] = {}
     if not instructions.available():
         note = "not counted: valgrind is not installed (Debian: apt-get install valgrind)"

@@ -41,7 +41,7 @@ import pyperf
 
 from factlab._children import die_with_group
 from factlab._cli import EXTRA
-from factlab.bench.scenarios import COUNTED, FLOOR, GMPY2, LIST, LOOP, MODES, ONE, STR, Entry, Mode, batch_ns
+from factlab.bench.scenarios import FLOOR, GMPY2, LIST, LOOP, MODES, ONE, PYPERF, STR, Entry, Mode, batch_ns
 
 HASH_MODULUS = sys.hash_info.modulus  # hash(k) of an int k >= 0 is k mod this prime (2**61 - 1)
 CHUNK = 600  # digits that int() reads at once: below the lowest digit limit a user may set (640)
@@ -109,11 +109,15 @@ def lacks(e: Entry) -> str:
     return "" if hasattr(module, e.call) else f"{e.backend} has no {e.call}() ({e.module})"
 
 
+def noop(done: int, total: int) -> None:
+    """The callback scenario's callback: nothing, so that what is timed is calling it."""
+
+
 @cache
 def prepared(e: Entry) -> tuple[Callable[[Any], object], object]:
     """(f, x): one timed call of ``e`` is ``f(x)``, made here once per process, before any timing."""
     f = function(e.module, e.call, e.strategy)
-    if e.shape == ONE:
+    if e.shape == ONE or e.calls_back:  # f(n, noop) is written out in the timing loop
         return f, e.n
     if e.shape == STR:  # what a Python user writes: lift the interpreter's limit (this process only)
         if hasattr(sys, "set_int_max_str_digits"):  # 3.11 on (and security backports before)
@@ -144,6 +148,10 @@ def timer(e: Entry, expect: str, problems: Path) -> Callable[[int], float]:
             t0 = clock()
             for _ in repeat(None, loops):
                 result = int(f(x))  # type: ignore[call-overload]  # an mpz
+        elif e.calls_back:  # no lambda around it: the loop calls factorial_progress itself
+            t0 = clock()
+            for _ in repeat(None, loops):
+                result = f(x, noop)  # type: ignore[call-arg]
         else:
             t0 = clock()
             for _ in repeat(None, loops):
@@ -260,7 +268,7 @@ def main() -> None:
     runner.argparser.add_argument("--expect", default="", help="fingerprint of the right value")
     args = runner.parse_args()
     plan = json.loads((args.run_dir / "plan.json").read_text())
-    mode, entries = MODES[plan["mode"]], [Entry(**e) for e in plan["entries"] if e["scenario"] not in COUNTED]
+    mode, entries = MODES[plan["mode"]], [e for e in map(Entry.of, plan["entries"]) if e.step == PYPERF]
     problems = args.run_dir / "problems"
     if args.worker:
         # pyperf numbers benchmarks by the order of bench_time_func calls and runs, in a worker, the

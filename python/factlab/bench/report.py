@@ -11,6 +11,7 @@ from typing import Any
 from factlab import PURE, STDLIB
 from factlab._cli import narrow
 from factlab._render import Table, X, ns, seconds, times, to_markdown, why
+from factlab.bench import report_control
 from factlab.bench.report_shapes import batch_table, digits_table
 from factlab.bench.results import Results
 from factlab.bench.scenarios import ARTICLE_N, GMPY2, SCENARIOS, TITLES
@@ -285,6 +286,7 @@ TABLES = {
     "threads": threads_table,
     "batch": batch_table,
     "digits": digits_table,
+    "callback": report_control.callback_table,
     "instructions": instructions_table,
 }
 
@@ -297,6 +299,7 @@ TERMINAL = {
     TITLES["sweep"] + " (ns per call)": ["n=0", "n=20", "n=35", "n=1,000", "n=100,000", "instructions n=35"],
     TITLES["threads"]: ["t1: one call", f"two threads {X} faster than in turns", "other thread ran",
                         "idle cores"],
+    TITLES["callback"]: report_control.TERMINAL,
 }  # fmt: skip
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from factlab._runs import RunError
-from factlab.bench.scenarios import MODES
+from factlab.bench.scenarios import CONTROLLED, MODES
 
 FORMAT = "factlab-bench/2"
 RESULTS = "results.json"
@@ -25,6 +25,9 @@ BOUNDS: dict[str, tuple[Callable[[float], bool], str]] = {
     "mean": (lambda v: v > 0, "seconds > 0"),
     "stdev": (lambda v: v >= 0, "seconds >= 0"),
     "instructions": (lambda v: v >= 0, "a count >= 0"),
+    "median_ms": (lambda v: v >= 0, "milliseconds >= 0"),
+    "with_s": (lambda v: v > 0, "seconds > 0"),
+    "without_s": (lambda v: v > 0, "seconds > 0"),
 }
 
 
@@ -79,7 +82,11 @@ def _check_row(where: str, r: Any) -> None:
         raise RunError(f"{where}: 'status' must be one of {', '.join(STATUSES)}, not {r.get('status')!r}")
     if r["status"] != "ok" or "name" not in r:  # a row without figures, or measured outside the plan
         return
-    needed = ("instructions",) if "instructions" in r else ("mean", "stdev")
+    needed: tuple[str, ...] = ("mean", "stdev")  # a timing
+    if "instructions" in r:
+        needed = ("instructions",)
+    elif r.get("shape") in CONTROLLED:  # measured in a fresh process: what it has depends on what happened
+        needed = ()
     for field in (*needed, *(f for f in BOUNDS if f in r and f not in needed)):
         test, words = BOUNDS[field]
         value = r.get(field)

@@ -4,7 +4,9 @@
    written to ``plan.json`` in a new run directory (:mod:`factlab._runs`).
 2. The measurements, each a child process that dies with the bench
    (:mod:`factlab._children`): pyperf's suite (:mod:`factlab.bench._suite`,
-   ``pyperf.json`` and ``status.json``), then the instruction counts
+   ``pyperf.json`` and ``status.json``), then Ctrl-C and the kernel's hook
+   measured in fresh processes (:mod:`factlab.bench._control`,
+   ``control.json``), then the instruction counts
    (:mod:`factlab.bench._count`, ``counts.json``).
 3. The results: one row per entry, the targets judged, then ``results.json``,
    ``summary.md`` and the charts, the run marked complete and ``latest``
@@ -28,7 +30,7 @@ from factlab._children import spawn, wait
 from factlab._runs import RunError, finish, new_run
 from factlab.bench import chart, report, targets
 from factlab.bench.results import FORMAT, RESULTS
-from factlab.bench.scenarios import COUNTED, MODES, Entry, entries, has_gmpy2, load
+from factlab.bench.scenarios import CALLGRIND, CONTROL, MODES, PYPERF, Entry, entries, has_gmpy2, load
 
 MACHINE = ("cpu_model_name", "cpu_count", "cpu_freq", "platform", "python_implementation", "python_version",
            "python_compiler", "timer", "perf_version")  # fmt: skip
@@ -58,13 +60,13 @@ class Plan:
         return cls(mode, scenarios, todo, list(modules), missing, gmpy2)
 
     def steps(self) -> list[list[str]]:
-        """The child processes that measure: pyperf's suite (timed entries), then callgrind (counted)."""
-        out = []
-        if any(e.scenario not in COUNTED for e in self.todo):
-            out.append(["-m", "factlab.bench._suite", "--quiet"])
-        if any(e.scenario in COUNTED for e in self.todo):
-            out.append(["-m", "factlab.bench._count"])
-        return out
+        """The child processes that measure: pyperf's suite, the fresh processes (Ctrl-C), callgrind."""
+        commands = {
+            PYPERF: ["-m", "factlab.bench._suite", "--quiet"],
+            CONTROL: ["-m", "factlab.bench._control"],
+            CALLGRIND: ["-m", "factlab.bench._count"],
+        }
+        return [cmd for step, cmd in commands.items() if any(e.step == step for e in self.todo)]
 
 
 def start(plan: Plan, out: Path, console: Any) -> tuple[int, Path | None]:
@@ -75,10 +77,11 @@ def start(plan: Plan, out: Path, console: Any) -> tuple[int, Path | None]:
     (run_dir / "plan.json").write_text(
         json.dumps({"mode": plan.mode, "gmpy2": plan.gmpy2, "entries": entries})
     )
-    timed = sum(e.scenario not in COUNTED for e in plan.todo)
+    steps = [e.step for e in plan.todo]
     console.print(
-        f"[bold]factlab bench[/] ({plan.mode} mode): {timed} pyperf benchmarks, "
-        f"{len(plan.todo) - timed} instruction counts over {', '.join(plan.backends)}"
+        f"[bold]factlab bench[/] ({plan.mode} mode): {steps.count(PYPERF)} pyperf benchmarks, "
+        + (f"{steps.count(CONTROL)} in fresh processes, " if CONTROL in steps else "")
+        + f"{steps.count(CALLGRIND)} instruction counts over {', '.join(plan.backends)}"
         + (f"; not built, skipped: {', '.join(plan.missing)}" if plan.missing else "")
         + f"\nrun directory: {run_dir}",
         highlight=False,
@@ -132,8 +135,11 @@ def _suite(run_dir: Path) -> Any:
 
 
 def rows(plan: Plan, run_dir: Path, suite: Any) -> dict[str, list[dict[str, Any]]]:
-    """One row per entry, with its outcome (pyperf's figures, or the count), then the backends not built."""
-    outcomes = _load(run_dir / "status.json") | _load(run_dir / "counts.json")
+    """One row per entry, with its outcome (pyperf's figures, a fresh process's or callgrind's), then the
+    backends not built."""
+    outcomes: dict[str, Any] = {}
+    for step in ("status", "control", "counts"):  # pyperf's suite, the fresh processes, callgrind
+        outcomes |= _load(run_dir / f"{step}.json")
     out: dict[str, list[dict[str, Any]]] = {s: [] for s in plan.scenarios}
     for e in plan.todo:
         row = {
@@ -142,7 +148,7 @@ def rows(plan: Plan, run_dir: Path, suite: Any) -> dict[str, list[dict[str, Any]
             **outcomes.get(e.name, {"status": "failed", "note": "no outcome"}),
         }
         del row["module"]
-        if row["status"] == "ok" and e.scenario not in COUNTED:
+        if row["status"] == "ok" and e.step == PYPERF:
             row |= _figures(suite.get_benchmark(e.name), e)
         out[e.scenario].append(row)
     for rs in out.values():

@@ -3,7 +3,9 @@
 A scenario is a function from a :class:`Context` (the backends, the mode) to
 :class:`Entry` items, each named like ``article/pyo3/factorial(25)``: a pyperf
 benchmark, or, for the scenarios in :data:`COUNTED`, an instruction count
-under callgrind (:mod:`factlab.bench._count`). Adding a scenario is one such
+under callgrind (:mod:`factlab.bench._count`), or, for the shapes in
+:data:`CONTROLLED`, a measurement in a fresh process of its own
+(:mod:`factlab.bench._control`): its ``step``. Adding a scenario is one such
 function in :data:`SCENARIOS` and one table in :mod:`factlab.bench.report`.
 Every backend list comes from the registry; nothing here names a backend.
 """
@@ -14,6 +16,7 @@ import random
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from functools import cache
+from typing import Any
 
 import factlab
 from factlab import STDLIB
@@ -46,6 +49,8 @@ class Mode:
     count_ns: tuple[int, ...]  # the sweep's n counted with callgrind (beside the article's 25 and crossing)
     batch_sizes: tuple[int, ...]  # how many values one factorials(ns) call gets (the batch scenario)
     digits_ns: tuple[int, ...]  # the n of factorial_str(n) (the digits scenario)
+    sigint_ns: tuple[int, ...]  # the n of factorial(n) that a SIGINT interrupts (the callback scenario)
+    control_runs: int  # SIGINTs per n, pairs of calls with and without the hook: the table gives medians
 
 
 SWEEP_NS = (0, 5, 20, 21, 25, 34, 35, 100, 300, 1_000, 3_000, 10**4, 10**5)
@@ -55,16 +60,20 @@ STRATEGY_NS = (35, 100, 1_000, 10**5)  # issue 16: one sweep row per allocation 
 COUNT_NS = (35, 1_000)
 BATCH_SIZES = (1_000, 1_000_000)  # issue 21: a batch per element, short and long
 DIGITS_NS = (1_000, 10**4, 10**5, 10**6)
+SIGINT_NS = (10**6, 10**7)  # issue 22: Ctrl-C within 100 ms, at 10**6 (about 0.1 s a call) and 10**7 (2 s)
+SIGINT_AFTER = 0.03  # seconds into the call when the SIGINT is sent: well before 10**6! is done
+CALLBACK_N = 20  # factorial_progress(20, noop) against factorial(20): the kernel's hook runs once, at the end
+HOOK_N = 10**6  # the hook's cost: factorial(10**6) against a path of the same backend that goes without it
 MODES = {
     # A smoke run of seconds: rough figures, never published (`just docs-bench` refuses it).
     "quick": Mode("quick", 1, 2, 1, 0.005, 1, 2, 0.3, 1.0, (0, 25, 35, 1000), (10**5,), (35,), 100_000,
-                  2_000, (), (1_000,), (1_000, 10**4)),
+                  2_000, (), (1_000,), (1_000, 10**4), SIGINT_NS, 3),
     # A few minutes on two cores: fewer processes and shorter values than pyperf's defaults.
     "default": Mode("default", 2, 3, 1, 0.02, 1, 5, 2.0, 30.0, SWEEP_NS, (10**6,), STRATEGY_NS, 300_000,
-                    20_000, COUNT_NS, BATCH_SIZES, DIGITS_NS),
+                    20_000, COUNT_NS, BATCH_SIZES, DIGITS_NS, SIGINT_NS, 7),
     # pyperf's own defaults (20 processes x 3 values of 100 ms): for publication, about an hour.
     "rigorous": Mode("rigorous", 20, 3, 1, 0.1, 3, 10, 20.0, 600.0, SWEEP_NS, (10**6,), STRATEGY_NS, 300_000,
-                     20_000, COUNT_NS, BATCH_SIZES, DIGITS_NS),
+                     20_000, COUNT_NS, BATCH_SIZES, DIGITS_NS, SIGINT_NS, 21),
 }  # fmt: skip
 
 
@@ -74,6 +83,14 @@ STR = "str"  # str(f(n)), the interpreter's digit limit lifted in the timing pro
 LIST, ARRAY = "list", "array"  # f(ns): n random values in 0..20 in a list, or in an array('Q')
 LOOP = "loop"  # [f(k) for k in ns] over the list: the Python loop of single calls
 BATCH_SHAPES = (LIST, ARRAY, LOOP)
+HOOK = "hook"  # f(n, noop): factorial_progress with a callback that does nothing
+# Measured in a fresh process of its own, not by pyperf (factlab.bench._control):
+SIGINT = "sigint"  # f(n), a SIGINT sent 30 ms into it: the time until KeyboardInterrupt
+PAIRED = "paired"  # f(n) through the kernel's hook, then without it (another path), in turns
+CONTROLLED = (SIGINT, PAIRED)
+
+# What measures an entry (its ``step``): pyperf's suite, callgrind, or a fresh process (CONTROLLED).
+PYPERF, CALLGRIND, CONTROL = "pyperf", "callgrind", "control"
 
 
 @dataclass(frozen=True)
@@ -98,6 +115,9 @@ class Entry:
             LIST: f"{self.call}(list[{self.n}])",
             ARRAY: f"{self.call}(array('Q')[{self.n}])",
             LOOP: f"[{self.call}(k) for k in list[{self.n}]]",
+            HOOK: f"{self.call}({self.n}, noop)",
+            SIGINT: f"SIGINT into {self.call}({self.n})",
+            PAIRED: f"{self.call}({self.n}) with the hook and without",
         }.get(self.shape, f"{self.call}({self.n})")
         return f"{self.scenario}/{who}/{call}" + (f"/threads={self.threads}" if self.threads else "")
 
@@ -120,8 +140,23 @@ class Entry:
         """Its time grows as n (a batch: n values), not as a factorial's."""
         return self.shape in BATCH_SHAPES
 
+    @property
+    def calls_back(self) -> bool:
+        """Its call is ``f(n, noop)``: factorial_progress with a callback that does nothing."""
+        return self.shape == HOOK
+
+    @property
+    def step(self) -> str:
+        """What measures it: pyperf (most), callgrind (COUNTED), a fresh process (CONTROLLED)."""
+        return CALLGRIND if self.scenario in COUNTED else CONTROL if self.shape in CONTROLLED else PYPERF
+
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
+
+    @classmethod
+    def of(cls, fields: dict[str, Any]) -> Entry:
+        """An entry from its ``as_dict`` (a plan's JSON)."""
+        return cls(**fields)
 
 
 @cache
@@ -216,6 +251,25 @@ def digits(c: Context) -> Iterator[Entry]:
     yield from (c.entry("digits", GMPY2, n, call="fac", shape=STR) for n in c.mode.digits_ns)
 
 
+def callback(c: Context) -> Iterator[Entry]:
+    """Native code calling Python: one callback's cost, how soon Ctrl-C stops a long call, the hook's cost.
+
+    factorial_progress(20, noop) beside factorial(20) per backend (below 100,000 the kernel calls the hook
+    once, at the end: the difference is one callback), timed by pyperf; then, each backend in a fresh
+    process: SIGINT into factorial(n) where the registry says how a long call lets Ctrl-C in (``ctrl_c``),
+    and, per native backend, factorial(10**6) through the hook and another path of it without the hook,
+    in turns.
+    """
+    for b in c.modules:
+        yield c.entry("callback", b, CALLBACK_N)
+        yield c.entry("callback", b, CALLBACK_N, call="factorial_progress", shape=HOOK)
+    for b in c.modules:
+        if factlab.spec(b).ctrl_c is not None:
+            yield from (c.entry("callback", b, n, shape=SIGINT, checked=False) for n in c.mode.sigint_ns)
+        if factlab.spec(b).native:
+            yield c.entry("callback", b, HOOK_N, shape=PAIRED)
+
+
 SCENARIOS: dict[str, Callable[[Context], Iterator[Entry]]] = {
     "article": article,
     "crossing": crossing,
@@ -224,6 +278,7 @@ SCENARIOS: dict[str, Callable[[Context], Iterator[Entry]]] = {
     "threads": threads,
     "batch": batch,
     "digits": digits,
+    "callback": callback,
     "instructions": instructions,
 }
 COUNTED = ("instructions",)  # counted with callgrind after pyperf's suite, not timed
@@ -236,6 +291,7 @@ TITLES = {
     "threads": "Threads: two factorials at once, does the binding release the GIL?",
     "batch": "Many values in one call: factorials(ns), ns per value",
     "digits": "Decimal digits: factorial_str(n) against str() of a big integer",
+    "callback": "Calling back into Python: one callback, Ctrl-C in a long call, the hook's cost",
     "instructions": "Instructions per call (callgrind)",
 }
 

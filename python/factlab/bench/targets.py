@@ -6,7 +6,8 @@ slowness: 0.77x is "at most 1.3 times the time"). A target over several n is
 judged on its worst n. Two sources, no backend named here:
 
 - the targets of a whole kind (every compiled extension, every FFI backend,
-  every native backend), below;
+  every native backend, every backend whose registry entry says how a long
+  call lets Ctrl-C in), below;
 - each backend's own, from the registry (:class:`factlab.Targets`): a bound
   over the pure-Python loop, a bound at n = 35 against ``math.factorial``, a
   neighbour it must stay near, "fastest" (ahead of GMP and of
@@ -26,7 +27,7 @@ from factlab import PURE, STDLIB
 from factlab._render import X
 from factlab.bench.report import NOT_MEASURED
 from factlab.bench.results import Results
-from factlab.bench.scenarios import ARRAY, ARTICLE_N, GMPY2, GMPY2_NS, LIST, LOOP, STR
+from factlab.bench.scenarios import ARRAY, ARTICLE_N, GMPY2, GMPY2_NS, HOOK_N, LIST, LOOP, PAIRED, SIGINT, STR
 
 IDLE_CORES = 1.8  # two threads can only run at once on two idle cores
 BIG = 10**6  # the big scenario's n (and the top of the "fastest" range)
@@ -37,6 +38,8 @@ BATCH = 10**6  # the batch scenario's values per call where its targets are judg
 BATCH_OVER_LOOP = {"extension": 3.0, "ffi": 10.0}
 FORMS = ((LIST, "list"), (ARRAY, "array('Q')"))  # a batch's two inputs: (shape, where)
 DIGITS_JUDGED = (10**5, 10**6)  # factorial_str is judged against GMP's str() there
+CTRL_C_MS = 100.0  # issue 22: the median wait from a SIGINT to KeyboardInterrupt in a long call, at most
+HOOK_COST = 0.02  # issue 22: what the kernel's hook may add to factorial(10**6)
 
 
 class Judge:
@@ -143,6 +146,30 @@ def digits(j: Judge, b: str) -> None:
     j.judge("factorial_str(n), {X} faster than str(gmpy2.fac(n))", b, ratios, 1.0)
 
 
+def ctrl_c(j: Judge, b: str) -> None:
+    """Every backend that lets Ctrl-C in (the registry's ctrl_c): a long call stopped within 100 ms."""
+    ratios: Ratios = []
+    for r in j.res.rows("callback"):
+        if r["backend"] == b and r.get("shape") == SIGINT and r["status"] == "ok":
+            median = r.get("median_ms")  # none: every call returned before its signal
+            ratios.append((f"n={r['n']:,}", None if median is None else CTRL_C_MS / max(median, 1e-3)))
+    target = f"SIGINT to KeyboardInterrupt in factorial(n) (median), {{X}} faster than {CTRL_C_MS:.0f} ms"
+    j.judge(target, b, ratios, 1.0)
+
+
+def hook(j: Judge, b: str) -> None:
+    """Every native backend: the kernel's hook costs factorial(10**6) at most 2% (its path without it)."""
+    r = j.res.row("callback", b, HOOK_N, shape=PAIRED)
+    got = r if r is not None and r["status"] == "ok" else {}
+    cost, cores = got.get("hook_cost"), got.get("idle_cores")
+    why = "not judged: every path of it goes through the hook" if got and got["without"] is None else ""
+    if cores is not None and cores < IDLE_CORES:  # the kernel's thread and the one that waits
+        why = f"not judged: machine busy ({cores:.1f} idle cores)"
+    ratio = None if cost is None else 1 / (1 + cost)
+    target = "factorial(10**6) through the kernel's hook, {X} faster than without it"
+    j.judge(target, b, [("", ratio)], 1 / (1 + HOOK_COST), why)
+
+
 def own(j: Judge, spec: factlab.BackendSpec, measured: set[str]) -> None:
     """The registry's targets of this one backend (issues 6 and 16)."""
     b, t = spec.name, spec.targets
@@ -180,6 +207,8 @@ def evaluate(data: dict[str, Any]) -> list[dict[str, Any]]:
     fastest = fastest_batches(j, [s.name for s in specs if s.native])
     for s in specs:
         own(j, s, measured)
+        if s.ctrl_c is not None:
+            ctrl_c(j, s.name)
         if s.kind == "extension":
             extension(j, s.name)
         if s.kind == "ffi":
@@ -188,5 +217,6 @@ def evaluate(data: dict[str, Any]) -> list[dict[str, Any]]:
             native(j, s.name)
             batch(j, s, fastest)
             digits(j, s.name)
+            hook(j, s.name)
     order = list(dict.fromkeys(g["target"] for g in j.out))  # one target's backends together
     return sorted(j.out, key=lambda g: order.index(g["target"]))

@@ -379,6 +379,57 @@ static void check_digits_1000(void) {
     }
 }
 
+/* A hook that counts its calls, checks that done only grows, and asks to
+ * stop at call number `stop_at` (0: never). */
+struct ticks {
+    int calls;
+    int stop_at;
+    uint64_t done;
+    uint64_t total;
+    int grows;
+};
+
+static int32_t count_ticks(void *ctx, uint64_t done, uint64_t total) {
+    struct ticks *t = ctx;
+    t->calls++;
+    t->grows = t->grows && done >= t->done && done <= total;
+    t->done = done;
+    t->total = total;
+    return t->stop_at != 0 && t->calls >= t->stop_at;
+}
+
+static void check_progress(void) {
+    struct ticks t = {0, 0, 0, 0, 1};
+    struct ticks stop = {0, 1, 0, 0, 1};
+    FactlabBig hooked = garbage();
+    FactlabBig plain = garbage();
+    FactlabBig stopped = garbage();
+    uint64_t n = FACTLAB_INTERRUPTIBLE_N + 1;
+
+    CHECK(factlab_factorial_progress(n, count_ticks, &t, &hooked) == FACTLAB_OK);
+    CHECK(factlab_factorial(n, &plain) == FACTLAB_OK);
+    CHECK(hooked.len == plain.len && hooked.len > 0);
+    CHECK(memcmp(hooked.limbs, plain.limbs, plain.len * sizeof(uint64_t)) == 0);
+    CHECK(t.calls >= 1 && t.grows && t.done == t.total && t.total > 0);
+    factlab_big_free(&hooked);
+    factlab_big_free(&plain);
+
+    /* Stopped at the first tick (or, on a fast machine, at the end). */
+    CHECK(factlab_factorial_progress(n, count_ticks, &stop, &stopped) == FACTLAB_STOPPED);
+    CHECK(is_empty(&stopped) && stop.calls == 1);
+    /* No hook: never stops. A refused n never calls the hook. */
+    CHECK(factlab_factorial_progress(25, NULL, NULL, &plain) == FACTLAB_OK);
+    factlab_big_free(&plain);
+    t.calls = 0;
+    CHECK(factlab_factorial_progress(FACTLAB_MAX_N + 1, count_ticks, &t, &plain) == FACTLAB_TOO_LARGE);
+    CHECK(t.calls == 0 && is_empty(&plain));
+    CHECK(factlab_factorial_progress(5, count_ticks, &t, NULL) == FACTLAB_NULL_POINTER);
+    /* The stopped worker ends after its step in flight and frees what it
+     * held: wait for it (a spin, as C99 has no sleep shorter than a second). */
+    while (factlab_workers_running() > 0) {
+    }
+}
+
 int main(void) {
     check_scalar_crossings();
     check_small_through_the_big_path();
@@ -392,6 +443,7 @@ int main(void) {
     check_long_batch();
     check_digits();
     check_digits_1000();
+    check_progress();
     printf("check_factlab: %d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
 }
