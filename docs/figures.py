@@ -9,9 +9,9 @@ by ``just docs-bench``), and of ``src/ship/figures.md``, from
 - ``{{#include ../bench/figures.md:pyo3}}``: one backend's table;
 - ``{{#include ../bench/figures.md:pyo3-f25}}``: one figure, inside a sentence;
 - ``article``, ``measured``, ``threads``, ``batch``, ``digits``, ``callback``,
-  ``targets``, ``machine``: the tables the chapters share, the same tables (and
-  words) as the bench prints (``batch``, ``digits`` and ``callback`` say so
-  when the committed run predates their scenarios).
+  ``object``, ``targets``, ``machine``: the tables the chapters share, the same
+  tables (and words) as the bench prints (``batch``, ``digits``, ``callback``
+  and ``object`` say so when the committed run predates their scenarios).
 
 The backends come from the registry and the formats and tables from
 ``factlab.bench.report`` and ``factlab.ship.report``, imported from the source
@@ -43,7 +43,7 @@ FIGURES = HERE / "src" / "bench" / "figures.md"
 SHIP = HERE / "src" / "ship" / "ship.json"  # `just ship`, copied by `just ship --publish latest`
 SHIP_FIGURES = HERE / "src" / "ship" / "figures.md"
 BIG_N = 100_000
-NEWER = ("batch", "digits", "callback")  # scenarios a run published before them lacks (issues 21, 22)
+NEWER = ("batch", "digits", "callback", "object")  # what a run published before them lacks (issues 21-23)
 
 
 class MissingFigure(Exception):

@@ -31,8 +31,9 @@ import pytest
 import factlab
 from factlab import _runs, bench, instructions
 from factlab._render import X
-from factlab.bench import _suite, chart, report, scenarios, targets
+from factlab.bench import _count, _suite, chart, report, report_object, scenarios, targets
 from factlab.bench._suite import estimate, timer
+from factlab.bench.results import Results
 from factlab.bench.scenarios import Entry
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -92,7 +93,9 @@ def test_a_run_is_one_pyperf_suite_in_its_own_directory(first):
 def test_the_article_table_carries_the_instructions_the_run_counted(first):
     data = bench.load_run(first[1])
     counted = {
-        r["backend"]: r["instructions"] for r in data["scenarios"]["instructions"] if r["call"] == "factorial"
+        r["backend"]: r["instructions"]
+        for r in data["scenarios"]["instructions"]
+        if r["call"] == "factorial" and r["n"] == scenarios.ARTICLE_N
     }
     assert set(counted) == set(BACKENDS)
     assert all(v > 0 for v in counted.values())
@@ -854,3 +857,90 @@ def test_the_callback_targets_pass_and_fail_as_planted():
     assert (found[hook, ext]["met"], found[hook, ffi]["met"]) == (False, True)  # 5% and 1% against 2%
     assert found[hook, other]["why"] == "not judged: machine busy (0.9 idle cores)"
     assert found[hook, last]["why"].startswith("not judged: every path")
+
+
+# Issue 23: a native object per call (next(Factorials(5))) and next() per step, in the quick run of `first`.
+def test_the_object_scenario_times_every_row_and_skips_a_backend_without_factorials(first):
+    data = bench.load_run(first[1])
+    rows = {r["name"]: r for r in data["scenarios"]["object"] if "name" in r}
+    assert list(rows) == bench.plan(BACKENDS, ["object"], mode="quick")  # quick's sweep lacks 5: timed here
+    suite = pyperf.BenchmarkSuite.load(str(first[1] / "pyperf.json"))
+    for r in rows.values():
+        if not hasattr(factlab.load(r["backend"]), r["call"]):  # none yet: said, not a crash, not a failure
+            module = factlab.spec(r["backend"]).module
+            assert (r["status"], r["note"]) == ("skipped", f"{r['backend']} has no Factorials() ({module})")
+            continue
+        assert r["status"] == "ok", r
+        assert r["exact"] is True  # every timed loop's last value checked against n!
+        if r["shape"] == scenarios.STEP:  # pyperf's figure is one step: the loop's steps are its inner loops
+            assert suite.get_benchmark(r["name"]).get_metadata()["inner_loops"] == r["steps"]
+    assert {(r["n"], r["steps"]) for r in rows.values() if r["shape"] == scenarios.STEP} == set(
+        scenarios.STEPS
+    )
+    table = next(t for t in report.tables(data) if t.title == report.TITLES["object"])
+    assert [row[0] for row in table.rows] == BACKENDS
+    target = report_object.TARGET.format(X=X)
+    judged = {g["backend"] for g in data["targets"] if g["target"] == target and g["met"] is not None}
+    made = {r["backend"] for r in rows.values() if r["shape"] == scenarios.NEW and r["status"] == "ok"}
+    assert judged == {b for b in made if factlab.spec(b).native}
+
+
+def test_an_object_timer_checks_the_last_value_it_timed(tmp_path):
+    pure = factlab.spec(factlab.PURE).module
+    made = Entry("object", factlab.PURE, pure, 5, call="Factorials", shape=scenarios.NEW)
+    steps = Entry("object", factlab.PURE, pure, 30, call="Factorials", shape=scenarios.STEP, steps=4)
+    assert steps.last == 33
+    for e in (made, steps):
+        assert timer(e, _suite.fingerprint(math.factorial(e.last)), tmp_path)(3) > 0
+        with pytest.raises(SystemExit, match="WRONG VALUE"):
+            timer(e, _suite.fingerprint(math.factorial(e.last - 1)), tmp_path)(3)
+
+
+def test_the_pyperf_script_skips_a_backend_without_factorials_and_times_steps_per_step(tmp_path):
+    pure = factlab.spec(factlab.PURE).module
+    entries = [
+        Entry("object", "math", "math", 5, call="Factorials", shape=scenarios.NEW),  # the C module: none
+        Entry("object", factlab.PURE, pure, 5, call="Factorials", shape=scenarios.STEP, steps=16),
+    ]
+    status = run_suite(tmp_path, entries)
+    assert status[entries[0].name] == {"status": "skipped", "note": "math has no Factorials() (math)"}
+    assert status[entries[1].name]["status"] == "ok"
+    bench_ = pyperf.BenchmarkSuite.load(str(tmp_path / "pyperf.json")).get_benchmark(entries[1].name)
+    assert bench_.get_metadata()["inner_loops"] == 16
+    counted = Entry("instructions", "math", "math", 5, call="Factorials", checked=False)
+    assert _count.count(counted, 10) == {"status": "skipped", "note": "math has no Factorials() (math)"}
+
+
+def test_the_object_target_passes_and_fails_as_planted():
+    ext, ffi = factlab.backend_names("extension")[0], factlab.backend_names("ffi")[0]
+    n = scenarios.OBJECT_N
+
+    def ok(backend: str, mean: float, **fields: object) -> dict:
+        return {"backend": backend, "status": "ok", "mean": mean, "stdev": 0.0, "n": n, **fields}
+
+    def counted(backend: str, call: str, value: float) -> dict:
+        return {"backend": backend, "status": "ok", "n": n, "call": call, "instructions": value}
+
+    made = {"call": "Factorials", "shape": scenarios.NEW}
+    data = {
+        "scenarios": {
+            "object": [
+                ok(ext, 100e-9, call="factorial", shape=""),
+                ok(ext, 250e-9, **made),
+                ok(ffi, 900e-9, **made),
+            ],
+            "sweep": [ok(ffi, 200e-9, call="factorial")],  # the ffi's factorial(5): from the sweep
+            "instructions": [counted(ffi, "factorial", 1_700.0), counted(ffi, "Factorials", 10_600.0)],
+        }
+    }
+    data["targets"] = targets.evaluate(data)
+    found = {g["backend"]: g for g in data["targets"] if g["target"] == report_object.TARGET.format(X=X)}
+    assert (found[ext]["met"], found[ext]["measured"]) == (True, pytest.approx(0.4))  # 2.5 times: within 3
+    assert (found[ffi]["met"], found[ffi]["measured"]) == (False, pytest.approx(2 / 9))  # 4.5 times
+    table = report_object.object_table(Results(data))
+    assert [row[0] for row in table.rows] == [ext, ffi]
+    assert table.rows[1][1:4] == ["200", "900", f"0.222{X}"]
+    assert table.rows[1][-2:] == ["1,700", "10,600"]
+    (miss,) = [note for note in table.notes if note.startswith("Missed by")]
+    assert miss.startswith(f"Missed by {ffi}: next(Factorials(5)) takes 4.5 times its factorial(5)")
+    assert "10,600 instructions against factorial(5)'s 1,700" in miss

@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 
 import factlab
-from factlab import _registry
+from factlab import _facts, _registry
 from factlab.backends import _clib
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -165,7 +165,7 @@ def test_not_built_from_wheels_names_the_wheels_to_reinstall(
     monkeypatch: pytest.MonkeyPatch, name: str
 ) -> None:
     _not_built(monkeypatch, name)
-    monkeypatch.setattr(_registry, "repo_root", lambda: None)  # as from site-packages
+    monkeypatch.setattr(_facts, "repo_root", lambda: None)  # as from site-packages
     entry = factlab.spec(name)
     projects = [p for p in (entry.project, factlab.CLIB.project if entry.clib != "none" else None) if p]
     with pytest.raises(factlab.BackendNotBuilt) as caught:

@@ -29,6 +29,21 @@ COMMITTED = ROOT / "crates/clib/include"
 
 # --- the header, parsed once -------------------------------------------------------------
 
+
+def opaque(ffi: Any, ctype: Any) -> bool:
+    """A struct declared without fields (``typedef struct FactlabFactorials FactlabFactorials;``).
+
+    Its size is unknown; reading its ``fields`` would abort cffi's out-of-line modes.
+    """
+    if ctype.kind != "struct":
+        return False
+    try:
+        ffi.sizeof(ctype)
+    except (ValueError, getattr(ffi, "error", ValueError)):  # in line: ValueError; out of line: ffi.error
+        return True
+    return False
+
+
 HEADER_FFI = cffi.FFI()
 HEADER_FFI.cdef((COMMITTED / "factlab_cdef.h").read_text(encoding="utf-8"))
 # dlopen only lists what was declared: dir(lib) is every function and #define.
@@ -38,7 +53,12 @@ FUNCTIONS = {
 }
 DEFINES = {name: getattr(_HEADER_LIB, name) for name in dir(_HEADER_LIB) if name.isupper()}
 STRUCTS = sorted(
-    {t.item.cname for f in FUNCTIONS.values() for t in f.args if t.kind == "pointer"}
+    {
+        t.item.cname
+        for f in FUNCTIONS.values()
+        for t in f.args
+        if t.kind == "pointer" and not opaque(HEADER_FFI, t.item)
+    }
     | {f.result.cname for f in FUNCTIONS.values() if f.result.kind == "struct"} - {"uint64_t", "void"}
 )
 
@@ -47,6 +67,8 @@ def cffi_shape(ffi: Any, ctype: Any) -> Any:
     """A cffi type as a comparable shape: integers by size and sign, so size_t == uint64_t."""
     if ctype.kind == "primitive":
         return ("int", ffi.sizeof(ctype), int(ffi.cast(ctype, -1)) < 0)
+    if ctype.kind == "pointer" and opaque(ffi, ctype.item):
+        return ("pointer", ("void",))  # what C sees of FactlabFactorials; ctypes' c_void_p
     if ctype.kind == "pointer":
         return ("pointer", cffi_shape(ffi, ctype.item))
     if ctype.kind == "struct":
@@ -155,6 +177,8 @@ def pxd_as_c(text: str) -> tuple[str, set[str]]:
             if match := re.fullmatch(r"ctypedef struct (\w+):", code):
                 struct = match[1]
                 c_lines.append(f"typedef struct {struct} {{")
+            elif match := re.fullmatch(r"ctypedef struct (\w+)", code):  # opaque: a name, no fields
+                c_lines.append(f"typedef struct {match[1]} {match[1]};")
             elif code == "enum:":
                 continue
             elif match := re.fullmatch(HOOK_TYPEDEF, code):

@@ -109,6 +109,25 @@ def test_subinterpreter_rows_cover_every_backend(committed: dict[str, Any]) -> N
             assert {(interp, name, "own"), (interp, name, "shared")} <= rows
 
 
+def test_the_subinterpreter_table_shows_the_iterator_beside_the_import(committed: dict[str, Any]) -> None:
+    """Issue 23: where the results step Factorials in the subinterpreter, a column per kind says how it went;
+    results from before (the committed ones until the matrix runs again) keep their table."""
+    ok = {"status": "ok", "reason": ""}
+    rows = [
+        {"interpreter": "cpython-3.13", "backend": factlab.PURE, "gil": "own", **ok, "iterator": ok},
+        {"interpreter": "cpython-3.13", "backend": factlab.STDLIB, "gil": "own", **ok,
+         "iterator": {"status": "failed", "reason": "AttributeError: no Factorials"}},
+        {"interpreter": "cpython-3.13", "backend": "x", "gil": "own", "status": "failed",
+         "reason": "ImportError", "iterator": None},
+    ]  # fmt: skip
+    table = render.subinterpreters_table({"subinterpreters": rows}, [factlab.PURE, factlab.STDLIB, "x"])
+    assert table.headers == ["backend", "cpython-3.13, own GIL", f"cpython-3.13, own GIL: {render.ITERATOR}"]
+    assert [row[1:] for row in table.rows] == [["ok", "ok"], ["ok", "**failed** [1]"], ["**failed** [2]", ""]]
+    assert table.notes[0] == f"[1] **{factlab.STDLIB}** (Factorials): `AttributeError: no Factorials`"
+    before = render.subinterpreters_table(committed, factlab.backend_names())
+    assert not any(render.ITERATOR in h for h in before.headers)
+
+
 def test_a_figure_not_measured_says_so(committed: dict[str, Any]) -> None:
     """Instructions per call: a count is shown beside its time; results without one say "not measured"."""
     uncounted = copy.deepcopy(committed)  # as a run made before the counts existed (or a quick one)

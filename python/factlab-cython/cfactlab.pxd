@@ -24,6 +24,7 @@ cdef extern from "factlab.h":
         FACTLAB_MAX_SMALL_N
         FACTLAB_STOPPED
         FACTLAB_INTERRUPTIBLE_N
+        FACTLAB_EXHAUSTED
 
     ctypedef struct FactlabU128:
         uint64_t lo
@@ -35,6 +36,9 @@ cdef extern from "factlab.h":
 
     ctypedef struct FactlabSmall:
         uint64_t limbs[16]
+
+    # Opaque: no fields, so Cython only ever handles a pointer to it (as C does).
+    ctypedef struct FactlabFactorials
 
     # The hook's type: a C function the kernel calls back, without the GIL
     # (`nogil`), and that must not raise (`noexcept`: C cannot carry an exception).
@@ -55,4 +59,8 @@ cdef extern from "factlab.h":
     int32_t factlab_factorial_digits(uint64_t n, uint8_t *buf, size_t cap, size_t *len) nogil
     int32_t factlab_factorial_progress(uint64_t n, FactlabHook hook, void *ctx, FactlabBig *out) nogil
     size_t factlab_workers_running() nogil
+    int32_t factlab_factorials_new(uint64_t start, FactlabFactorials **it) nogil
+    int32_t factlab_factorials_next(const FactlabFactorials *it, FactlabBig *out) nogil
+    uint64_t factlab_factorials_n(const FactlabFactorials *it) nogil
+    void factlab_factorials_free(FactlabFactorials *it) nogil
 # ANCHOR_END: extern

@@ -15,6 +15,7 @@ result ``int`` straight from the kernel's limbs. The Rust kernel is linked in
 statically (``libfactlab_clib.a``, see setup.py).
 """
 
+cimport cython
 from cpython.exc cimport PyErr_CheckSignals
 from cpython.list cimport PyList_New, PyList_SetItem
 from cpython.long cimport PyLong_AsLongAndOverflow
@@ -27,6 +28,7 @@ from libc.stdint cimport int32_t, uint8_t, uint64_t
 
 # The C ABI's declarations are in cfactlab.pxd.
 from cfactlab cimport (
+    FACTLAB_EXHAUSTED,
     FACTLAB_EXPENSIVE_N,
     FACTLAB_INTERRUPTIBLE_N,
     FACTLAB_MAX_N,
@@ -38,6 +40,7 @@ from cfactlab cimport (
     FACTLAB_STOPPED,
     FACTLAB_TOO_LARGE,
     FactlabBig,
+    FactlabFactorials,
     FactlabU128,
     factlab_big_free,
     factlab_debug_panic,
@@ -47,6 +50,10 @@ from cfactlab cimport (
     factlab_factorial_progress,
     factlab_factorial_u64,
     factlab_factorial_u128,
+    factlab_factorials_free,
+    factlab_factorials_n,
+    factlab_factorials_new,
+    factlab_factorials_next,
     factlab_factorials_u64,
 )
 
@@ -151,13 +158,17 @@ cdef object _big(uint64_t n):
         status = factlab_factorial(n, &big)
     if status != FACTLAB_OK:
         _raise_for(status, n)  # nothing was allocated
-    # From here we own big.limbs: give them back to Rust whatever happens.
+    return _owned_int(&big)
+
+
+cdef object _owned_int(FactlabBig *big):
+    """The int the limbs hold; they are ours: given back to Rust whatever happens."""
     try:
         # Little-endian limbs on a little-endian machine are the
         # little-endian bytes of the number.
         return factlab_int_from_le_bytes(<const unsigned char *>big.limbs, big.len * sizeof(uint64_t))
     finally:
-        factlab_big_free(&big)
+        factlab_big_free(big)
     # ANCHOR_END: big
 
 
@@ -212,10 +223,7 @@ cdef object _progress(uint64_t n, object callback):
         raise call.error
     if status != FACTLAB_OK:
         _raise_for(status, n)  # nothing was allocated
-    try:
-        return factlab_int_from_le_bytes(<const unsigned char *>big.limbs, big.len * sizeof(uint64_t))
-    finally:
-        factlab_big_free(&big)
+    return _owned_int(&big)
     # ANCHOR_END: progress
 
 
@@ -404,3 +412,90 @@ def factorial_str(n, /):
     finally:
         PyMem_Free(buf)
     # ANCHOR_END: factorial-str
+
+
+# ANCHOR: iterator
+# factlab_core's next_is_expensive(): after the first step, a step is one
+# multiplication, worth giving the GIL away for from n = 10 * EXPENSIVE_N on.
+cdef enum:
+    EXPENSIVE_STEP_N = 10 * FACTLAB_EXPENSIVE_N
+
+
+# auto_pickle(False): Cython writes a __reduce__ for every cdef class it can;
+# here there is nothing it could pickle (a pointer), and we say no ourselves.
+# final: no subclass (as PyO3's #[pyclass]); Cython may then call its methods directly.
+@cython.final
+@cython.auto_pickle(False)
+cdef class Factorials:
+    """``start!``, ``(start+1)!``, ...: each value one multiplication from the last, in the kernel."""
+
+    # The C library's object, owned by this Python object: made by __cinit__,
+    # given back by __dealloc__. Opaque: Cython sees a pointer, never fields.
+    cdef FactlabFactorials *it
+    # Whether a step may be long enough to release the GIL for. Once true it
+    # stays true (n only grows), so it is read instead of n, which takes the C lock.
+    # (Free-threaded, two threads may both set it: the same value; a stale False costs one n.)
+    cdef bint expensive
+
+    def __cinit__(self, start=0, /):
+        # __cinit__, not __init__: Cython calls it exactly once, before any
+        # Python code can see the object (a subclass cannot skip it).
+        cdef uint64_t value = _index(start)  # TypeError, ValueError, OverflowError: as factorial()
+        cdef int32_t status = factlab_factorials_new(value, &self.it)
+        if status != FACTLAB_OK:
+            _raise_for(status, value)  # past FACTLAB_MAX_N; self.it stays NULL
+        self.expensive = value >= FACTLAB_EXPENSIVE_N  # the first step is a whole factorial
+
+    def __dealloc__(self):
+        # Once, when the last reference goes; also when __cinit__ raised (then
+        # `it` is NULL). No next() is running then: a running call holds a reference.
+        if self.it != NULL:
+            factlab_factorials_free(self.it)
+            self.it = NULL
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        cdef FactlabBig big = FactlabBig(NULL, 0)
+        cdef int32_t status
+        # Two threads stepping one iterator are serialized by the C library:
+        # each step holds the C object's own lock. That lock never waits for
+        # the GIL, so holding the GIL while waiting for it cannot deadlock; but
+        # it would stop every Python thread, so a step that may wait long (one
+        # that another thread runs without the GIL) waits without the GIL too.
+        # While `expensive` is False no step runs without the GIL: the lock is free here.
+        if not self.expensive and factlab_factorials_n(self.it) >= EXPENSIVE_STEP_N:
+            self.expensive = True
+        if self.expensive:
+            with nogil:
+                status = factlab_factorials_next(self.it, &big)
+        else:
+            status = factlab_factorials_next(self.it, &big)
+        if status == FACTLAB_EXHAUSTED:
+            raise StopIteration
+        if status == FACTLAB_TOO_LARGE:
+            # Once, at the only n past the bound an iterator reaches: factorial(MAX_N + 1)'s error.
+            _raise_for(status, FACTLAB_MAX_N + 1)
+        if status != FACTLAB_OK:
+            _raise_for(status, self.n)  # MemoryError: the iterator stays at this n
+        return _owned_int(&big)  # the limbs are ours: freed whatever happens
+
+    @property
+    def n(self):
+        """The n whose factorial the next ``next()`` returns."""
+        cdef uint64_t n
+        if self.expensive:
+            with nogil:  # the C lock may be held by a long step: wait for it without the GIL
+                n = factlab_factorials_n(self.it)
+            return n
+        return factlab_factorials_n(self.it)
+
+    def __repr__(self):
+        return f"Factorials({self.n})"
+
+    def __reduce__(self):
+        # copy.copy, copy.deepcopy and pickle all ask for this: two Python
+        # objects must never share (and both free) one C object.
+        raise TypeError(f"cannot pickle or copy {type(self).__name__!r} object: it owns native state")
+    # ANCHOR_END: iterator

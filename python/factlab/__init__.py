@@ -7,9 +7,9 @@
 15511210043330985984000000
 """
 
+from factlab._facts import CLIB
 from factlab._registry import (
     BUILTIN,
-    CLIB,
     PURE,
     STDLIB,
     Backend,

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, cast
 
+from factlab._common import repo_root
+
 # An interpreter's (major, minor) version.
 Version = tuple[int, int]
 
@@ -142,6 +144,8 @@ class BackendSpec:
     """Its abi3 build, or why there is none (None: nothing compiled of its own to make abi3)."""
     targets: Targets = NO_TARGETS
     """Its own speed targets (the bench)."""
+    state: str = ""
+    """How its ``Factorials`` owns and frees its native state, and what orders two threads' steps."""
     ctrl_c: str | None = None
     """How a long call of its ``factorial`` lets Ctrl-C in (None: it cannot; the tests skip it)."""
     gil_declaration: str = "nothing to declare (no module of its own)"
@@ -157,3 +161,18 @@ class BackendSpec:
     def chapter(self) -> str:
         """The book's chapter for this backend, relative to ``docs/src``."""
         return f"backends/{self.name}.md"
+
+
+def remedy(entry: BackendSpec) -> str:
+    """What brings a backend back: in a clone, build it; from wheels (no justfile, no Rust), reinstall."""
+    if repo_root() is not None:
+        return "Build every backend with `just setup` (see the README)."
+    projects = [entry.project, CLIB.project if entry.clib != "none" else None]
+    wheels = " ".join(_distribution(project) for project in projects if project) or "factlab"
+    return f"Reinstall it: pip install {wheels} (from a wheelhouse: add --no-index --find-links DIR)."
+
+
+def _distribution(project: str) -> str:
+    """The distribution a project builds, named after its folder: ``crates/pyo3`` -> ``factlab-pyo3``."""
+    folder = Path(project).name
+    return folder if folder.startswith("factlab-") else f"factlab-{folder}"

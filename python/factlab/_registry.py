@@ -26,7 +26,14 @@ A backend is a module with:
   its return value is ignored. ``n`` is checked as ``factorial`` checks it (the callback is then
   never called), then a non-callable ``callback`` is a TypeError before any work. If the callback,
   or a signal handler (Ctrl-C), raises, the work stops within a tick and that same exception object
-  comes out.
+  comes out;
+- ``Factorials(start=0, /)``: an iterator over ``start!``, ``(start+1)!``, ..., each value one
+  multiplication from the last inside the state the object owns; ``start`` checked as
+  ``factorial(start)``; past the kernel's bound ``next()`` raises ``factorial``'s OverflowError,
+  then StopIteration; ``it.n`` (read-only) is the next n, ``repr(it) == f"Factorials({it.n})"``,
+  ``iter(it) is it``; big steps release the GIL; threads sharing one iterator get every value
+  exactly once (its steps are serialized); the state is freed with the object; ``copy``,
+  ``deepcopy`` and ``pickle`` raise TypeError.
 
 A long native ``factorial`` (n >= ``factlab_core::control::INTERRUPTIBLE_N``) lets Python run its
 signal handlers every ~20 ms (the entry's ``ctrl_c``): a Ctrl-C raises KeyboardInterrupt at once; a
@@ -39,12 +46,10 @@ above (``int64_buffer``, ``at``, ``callable_or_raise``).
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterable
-from pathlib import Path
+from collections.abc import Callable, Iterable, Iterator
 from typing import Protocol, SupportsIndex, cast
 
-from factlab._common import repo_root
-from factlab._facts import CLIB, BackendSpec, Kind, Reach, StableAbi, Targets
+from factlab._facts import BackendSpec, Kind, Reach, StableAbi, Targets, remedy
 
 # The two yardsticks every table measures the others against, by role.
 PURE = "python"
@@ -72,6 +77,11 @@ class Backend(Protocol):
         """Exactly ``math.factorial(n)``, calling ``callback(done, total)`` as the work goes."""
         ...
 
+    @property
+    def Factorials(self) -> Callable[..., Iterator[int]]:
+        """The iterator class: ``Factorials(start=0, /)``."""
+        ...
+
 
 # Where each tool says it runs (the matrix's "unsupported" versus "failed").
 PYO3_REACH = Reach(
@@ -86,6 +96,8 @@ CFFI_REACH = Reach(
 # How a cffi hook lets Ctrl-C in: the pending handler runs as the hook enters Python, and raises
 # before any `try:` in it; cffi's onerror receives what it raised.
 CFFI_HOOK = "every 20 ms; the handler runs as it enters Python, onerror keeps the exception"
+# Who frees a cffi backend's Factorials, and what orders two threads' steps.
+CFFI_STATE = "a FactlabFactorials * owned by ffi.gc(ptr, lib.factlab_factorials_free); the library's lock"
 # The abi3 build of the cffi project (the API mode's extension; the ABI modes compile nothing).
 CFFI_ABI3 = StableAbi(
     "setuptools + cffi (its default Py_LIMITED_API), wheel tagged cp310-abi3",
@@ -103,6 +115,7 @@ BUILTIN: tuple[BackendSpec, ...] = (
         tool="python",
         sources=("python/factlab/backends/pure.py",),
         ctrl_c="nothing to do: the interpreter runs the handler between two steps of the loop",
+        state="a generator's frame, freed with the object; a threading.Lock around next()",
     ),
     BackendSpec(
         "math",
@@ -111,6 +124,7 @@ BUILTIN: tuple[BackendSpec, ...] = (
         kind="baseline",
         tool="stdlib",
         sources=("python/factlab/backends/stdlib.py",),
+        state="python's iterator, its first value from math.factorial",
     ),
     BackendSpec(
         "pyo3",
@@ -123,6 +137,7 @@ BUILTIN: tuple[BackendSpec, ...] = (
         sources=(
             "crates/pyo3/src/lib.rs",
             "crates/pyo3/src/control.rs",
+            "crates/pyo3/src/iterator.rs",
             "crates/pyo3/Cargo.toml",
             "crates/pyo3/pyproject.toml",
         ),
@@ -133,6 +148,7 @@ BUILTIN: tuple[BackendSpec, ...] = (
         targets=Targets(over_pure=14.0, near=("capi", 1.2)),
         gil_declaration="#[pymodule(gil_used = false)] (Py_mod_gil = Py_MOD_GIL_NOT_USED)",
         ctrl_c="py.detach around the kernel; every 20 ms the hook attaches, py.check_signals()",
+        state="in the pyclass, dropped by its tp_dealloc; a Mutex (frozen): try_lock, or detach, then lock",
     ),
     BackendSpec(
         "capi",
@@ -146,6 +162,7 @@ BUILTIN: tuple[BackendSpec, ...] = (
             "crates/capi/src/lib.rs",
             "crates/capi/src/data.rs",
             "crates/capi/src/control.rs",
+            "crates/capi/src/iterator.rs",
             "crates/capi/Cargo.toml",
             "crates/capi/pyproject.toml",
         ),
@@ -163,6 +180,7 @@ BUILTIN: tuple[BackendSpec, ...] = (
         targets=Targets(over_pure=18.0, fastest=True),
         gil_declaration="the Py_mod_gil slot = Py_MOD_GIL_NOT_USED",
         ctrl_c="PyErr_CheckSignals() in the hook, GIL taken again every 20 ms (PyEval_RestoreThread)",
+        state="a heap type in module state, tp_dealloc drops its Mutex; try_lock, or release the GIL, lock",
     ),
     BackendSpec(
         "rust-cpython",
@@ -175,6 +193,7 @@ BUILTIN: tuple[BackendSpec, ...] = (
         sources=(
             "crates/cpython/src/lib.rs",
             "crates/cpython/src/control.rs",
+            "crates/cpython/src/iterator.rs",
             "crates/cpython/Cargo.toml",
             "crates/cpython/pyproject.toml",
         ),
@@ -196,6 +215,7 @@ BUILTIN: tuple[BackendSpec, ...] = (
         targets=Targets(over_pure=14.0),
         gil_declaration="nothing: single-phase init, no Py_mod_gil slot",
         ctrl_c="every 20 ms the hook takes the GIL (Python::acquire_gil), PyErr_CheckSignals() (python3-sys)",
+        state="a Mutex<Factorials> field, freed by py_class!'s tp_dealloc; try_lock, or allow_threads, lock",
     ),
     BackendSpec(
         "cffi-abi-inline",
@@ -210,6 +230,7 @@ BUILTIN: tuple[BackendSpec, ...] = (
         reach=CFFI_REACH,
         targets=Targets(at_35_of_math=4.0),
         ctrl_c=f"an ffi.callback hook {CFFI_HOOK}",
+        state=CFFI_STATE,
     ),
     BackendSpec(
         "cffi-abi-outofline",
@@ -232,6 +253,7 @@ BUILTIN: tuple[BackendSpec, ...] = (
         targets=Targets(at_35_of_math=4.0),
         gil_declaration="nothing of its own: a Python module over the _cffi_backend of cffi",
         ctrl_c=f"an ffi.callback hook {CFFI_HOOK}",
+        state=CFFI_STATE,
     ),
     BackendSpec(
         "cffi-api",
@@ -255,6 +277,7 @@ BUILTIN: tuple[BackendSpec, ...] = (
         targets=Targets(at_35_of_math=3.0),
         gil_declaration="what cffi generates (cffi 2.0+ declares it on 3.14t and newer only)",
         ctrl_c=f'an extern "Python" hook {CFFI_HOOK}',
+        state=CFFI_STATE,
     ),
     BackendSpec(
         "ctypes",
@@ -268,6 +291,7 @@ BUILTIN: tuple[BackendSpec, ...] = (
         gil="n >= 1000 (CDLL; PyDLL below)",
         targets=Targets(at_35_of_math=5.0),
         ctrl_c="the C call on a kept helper thread; the main thread's wait runs the handler, the hook stops",
+        state="a c_void_p freed by weakref.finalize(self, factlab_factorials_free, ptr); the library's lock",
     ),
     BackendSpec(
         "cython",
@@ -295,6 +319,7 @@ BUILTIN: tuple[BackendSpec, ...] = (
         targets=Targets(batch_over_loop=3.0),
         gil_declaration="the directive freethreading_compatible=True (Py_mod_gil = Py_MOD_GIL_NOT_USED)",
         ctrl_c="PyErr_CheckSignals() in a `with gil` C hook every 20 ms",
+        state="a cdef class holding a FactlabFactorials *, freed once by __dealloc__; the library's lock",
     ),
 )
 
@@ -358,20 +383,5 @@ def load(name: str) -> Backend:
         return cast(Backend, importlib.import_module(entry.module))
     except ImportError as exc:
         raise BackendNotBuilt(
-            f"backend {name!r} is not built or not installed ({exc}). {_remedy(entry)}"
+            f"backend {name!r} is not built or not installed ({exc}). {remedy(entry)}"
         ) from exc
-
-
-def _remedy(entry: BackendSpec) -> str:
-    """What brings a backend back: in a clone, build it; from wheels (no justfile, no Rust), reinstall."""
-    if repo_root() is not None:
-        return "Build every backend with `just setup` (see the README)."
-    projects = [entry.project, CLIB.project if entry.clib != "none" else None]
-    wheels = " ".join(_distribution(project) for project in projects if project) or "factlab"
-    return f"Reinstall it: pip install {wheels} (from a wheelhouse: add --no-index --find-links DIR)."
-
-
-def _distribution(project: str) -> str:
-    """The distribution a project builds, named after its folder: ``crates/pyo3`` -> ``factlab-pyo3``."""
-    folder = Path(project).name
-    return folder if folder.startswith("factlab-") else f"factlab-{folder}"

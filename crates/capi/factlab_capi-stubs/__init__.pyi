@@ -2,7 +2,7 @@
 # package, shipped by maturin's `include` (pyproject.toml). Checked against the
 # module by mypy's stubtest.
 from collections.abc import Callable, Iterable
-from typing import Final, SupportsIndex
+from typing import Final, NoReturn, SupportsIndex, final
 
 MAX_N: Final[int]
 EXPENSIVE_N: Final[int]
@@ -24,3 +24,20 @@ def crossing(n: int, /) -> int:
 
 def raise_panic() -> None:
     """Test-only: panics inside the kernel (RuntimeError)."""
+
+# ANCHOR: iterator
+@final
+class Factorials:
+    """start!, (start+1)!, ...: each value one multiplication from the last, in native state."""
+
+    def __new__(cls, start: SupportsIndex = 0, /) -> Factorials: ...
+    def __iter__(self) -> Factorials: ...
+    def __next__(self) -> int: ...
+    @property
+    def n(self) -> int:
+        """The n whose factorial the next next() returns."""
+
+    def __reduce__(self) -> NoReturn:
+        """Refused: two objects must never share one native state."""
+
+# ANCHOR_END: iterator

@@ -44,6 +44,8 @@ use pyo3_ffi::*;
 mod control;
 // `factorials` and `factorial_str`: many values in, a string out.
 mod data;
+// `Factorials`: a class (a heap type) whose objects own native state.
+mod iterator;
 
 // --- the module definition -------------------------------------------------
 //
@@ -58,14 +60,15 @@ static mut MODULE_DEF: PyModuleDef = PyModuleDef {
     m_name: c"factlab_capi".as_ptr(),
     m_doc: c"factlab's exact factorial: a CPython extension written by hand in Rust over pyo3-ffi."
         .as_ptr(),
-    // No per-module state: the module holds nothing but its functions and
-    // two int constants, so it is safe in sub-interpreters.
-    m_size: 0,
+    // Per-module state, not statics: each module object (one per
+    // sub-interpreter) gets its own, holding its own `Factorials` type. The
+    // GC sees what it references through m_traverse and m_clear.
+    m_size: std::mem::size_of::<iterator::ModuleState>() as Py_ssize_t,
     m_methods: (&raw mut METHODS).cast(),
     m_slots: (&raw mut SLOTS).cast(),
-    m_traverse: None,
-    m_clear: None,
-    m_free: None,
+    m_traverse: Some(iterator::module_traverse),
+    m_clear: Some(iterator::module_clear),
+    m_free: Some(iterator::module_free),
 };
 
 // ANCHOR: methods
@@ -142,7 +145,8 @@ static mut SLOTS: [PyModuleDef_Slot; SLOTS_LEN] = [
         slot: Py_mod_exec,
         value: exec_module as *mut c_void,
     },
-    // 3.12+: the module keeps no global Python state, so each sub-interpreter,
+    // 3.12+: the module keeps no global Python state (its type lives in its
+    // module state, not in a static), so each sub-interpreter,
     // even one with its own GIL, may import it. (Not in the abi3 build, made
     // for 3.10 and 3.11 too: they refuse a slot they do not know.)
     #[cfg(Py_3_12)]
@@ -151,7 +155,8 @@ static mut SLOTS: [PyModuleDef_Slot; SLOTS_LEN] = [
         value: Py_MOD_PER_INTERPRETER_GIL_SUPPORTED,
     },
     // Free-threaded builds (3.13t+): nothing here relies on the GIL for
-    // safety (no shared mutable state), so importing it must not re-enable it.
+    // safety (the one shared mutable state, a Factorials', has its own Mutex),
+    // so importing it must not re-enable it.
     #[cfg(Py_GIL_DISABLED)]
     PyModuleDef_Slot {
         slot: Py_mod_gil,
@@ -189,7 +194,8 @@ unsafe extern "C" fn exec_module(module: *mut PyObject) -> c_int {
     if PyModule_AddIntConstant(module, c"EXPENSIVE_N".as_ptr(), EXPENSIVE_N as c_long) < 0 {
         return -1;
     }
-    0
+    // The `Factorials` type, made here for this module (iterator.rs).
+    iterator::add_type(module)
 }
 
 // --- the functions ---------------------------------------------------------

@@ -85,6 +85,21 @@
 #define FACTLAB_INTERRUPTIBLE_N 100000
 
 /**
+ * Status: the iterator went past `FACTLAB_MAX_N` (its last step answered
+ * `FACTLAB_TOO_LARGE`): there is nothing more; `*out` is `{NULL, 0}`.
+ */
+#define FACTLAB_EXHAUSTED 7
+
+/**
+ * An iterator over `start!, (start+1)!, ...`: opaque to C (a pointer only).
+ *
+ * Ownership: `factlab_factorials_new` allocates it; the CALLER owns it and
+ * gives it back with `factlab_factorials_free`, exactly once. It may be
+ * used from several threads: each step holds the iterator's own lock.
+ */
+typedef struct FactlabFactorials FactlabFactorials;
+
+/**
  * An unsigned 128-bit integer as two 64-bit words (C has no portable
  * 128-bit type). Returned by value: nothing to free.
  */
@@ -311,5 +326,49 @@ int32_t factlab_factorial_progress(uint64_t n, FactlabHook hook, void *ctx, stru
  * waits for 0 before the process exits.
  */
 size_t factlab_workers_running(void);
+
+/**
+ * Makes an iterator whose first step gives `start!` into `*it`: returns
+ * `FACTLAB_OK`, or `FACTLAB_TOO_LARGE` (`start > FACTLAB_MAX_N`, `*it` is
+ * NULL); `FACTLAB_NULL_POINTER` when `it` is NULL.
+ *
+ * # Safety
+ *
+ * `it` is NULL or valid for writing a pointer.
+ */
+int32_t factlab_factorials_new(uint64_t start, struct FactlabFactorials **it);
+
+/**
+ * Writes the next factorial into `*out` (owned by the caller, freed with
+ * `factlab_big_free`) and moves on. Returns `FACTLAB_OK`; past
+ * `FACTLAB_MAX_N` once `FACTLAB_TOO_LARGE`, then `FACTLAB_EXHAUSTED`;
+ * `FACTLAB_NO_MEMORY` (the iterator stays where it was) or `FACTLAB_PANIC`
+ * as `factlab_factorial` does; `FACTLAB_NULL_POINTER` for a NULL argument.
+ *
+ * # Safety
+ *
+ * `it` is NULL or came from `factlab_factorials_new` and was not freed;
+ * `out` is NULL or valid for writing a `FactlabBig`.
+ */
+int32_t factlab_factorials_next(const struct FactlabFactorials *it, struct FactlabBig *out);
+
+/**
+ * The n whose factorial the next step gives (0 for NULL).
+ *
+ * # Safety
+ *
+ * `it` is NULL or came from `factlab_factorials_new` and was not freed.
+ */
+uint64_t factlab_factorials_n(const struct FactlabFactorials *it);
+
+/**
+ * Gives an iterator back to the library (NULL is a no-op).
+ *
+ * # Safety
+ *
+ * `it` is NULL or came from `factlab_factorials_new`, was not freed, and no
+ * other thread is using it.
+ */
+void factlab_factorials_free(struct FactlabFactorials *it);
 
 #endif  /* FACTLAB_H */

@@ -1,7 +1,7 @@
 //! # factlab-clib: the kernel behind a plain C ABI
 //!
 //! Python's foreign-function interfaces (ctypes, cffi) and Cython do not speak
-//! Rust: they speak C. This crate puts [`factlab_core`] behind thirteen C
+//! Rust: they speak C. This crate puts [`factlab_core`] behind seventeen C
 //! functions, three structs and a few `#define`s, and cbindgen writes the C
 //! header from this very file (`include/factlab.h`, and
 //! `include/factlab_cdef.h` for cffi's `cdef`; `just header` regenerates both,
@@ -43,6 +43,7 @@ use std::ptr;
 use factlab_core::{Error, Factorial};
 
 mod control;
+mod iterator;
 pub use control::{
     factlab_factorial_progress, FactlabHook, FACTLAB_INTERRUPTIBLE_N, FACTLAB_STOPPED,
 };

@@ -33,6 +33,7 @@ use malachite_base::num::arithmetic::traits::Factorial as _;
 use malachite_nz::natural::Natural;
 
 pub mod control;
+pub mod iterator;
 pub mod memory;
 
 // ANCHOR: bounds

@@ -2,7 +2,7 @@
 # stub-only package (the module itself is a single compiled file). Checked
 # against the module by mypy's stubtest.
 from collections.abc import Callable, Iterable
-from typing import Final, SupportsIndex
+from typing import Final, SupportsIndex, final
 
 MAX_N: Final[int]
 EXPENSIVE_N: Final[int]
@@ -24,3 +24,17 @@ def crossing(n: int, /) -> int:
 
 def raise_panic() -> None:
     """Test-only: panic inside the kernel; the panic becomes a RuntimeError."""
+
+# ANCHOR: iterator
+@final  # py_class! types cannot be subclassed
+class Factorials:
+    """start!, (start+1)!, ...: one multiplication per step, in native state the object owns."""
+
+    def __new__(cls, start: SupportsIndex = 0, /) -> Factorials: ...
+    def __iter__(self) -> Factorials: ...
+    def __next__(self) -> int: ...
+    @property
+    def n(self) -> int:
+        """The n whose factorial the next next() returns."""
+
+# ANCHOR_END: iterator

@@ -61,6 +61,7 @@ use factlab_core::{BatchError, Error, Factorial, EXPENSIVE_N, MAX_N};
 use python3_sys as ffi;
 
 mod control;
+mod iterator;
 
 // ANCHOR: module
 // `PyInit_factlab_cpython`: what `py_module_initializer!` would write
@@ -141,6 +142,8 @@ fn init(py: Python, m: &PyModule) -> PyResult<()> {
         set_doc(&function, doc);
         m.add(py, name, function)?;
     }
+    // The class: its type object is made (once, static) and added here.
+    m.add_class::<iterator::Factorials>(py)?;
     m.add(py, "MAX_N", MAX_N)?;
     m.add(py, "EXPENSIVE_N", EXPENSIVE_N)?;
     Ok(())

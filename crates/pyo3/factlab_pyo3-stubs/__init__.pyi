@@ -2,9 +2,17 @@
 # generate stubs yet): a PEP 561 stub-only package, shipped by maturin's
 # `include` (pyproject.toml). Checked against the module by mypy's stubtest.
 from collections.abc import Callable, Iterable
-from typing import SupportsIndex
+from typing import NoReturn, SupportsIndex, final
 
-__all__ = ["crossing", "factorial", "factorial_progress", "factorial_str", "factorials", "raise_panic"]
+__all__ = [
+    "Factorials",
+    "crossing",
+    "factorial",
+    "factorial_progress",
+    "factorial_str",
+    "factorials",
+    "raise_panic",
+]
 
 def factorial(n: SupportsIndex, /) -> int:
     """Find n!, exactly as math.factorial does."""
@@ -23,3 +31,20 @@ def crossing(n: int, /) -> int:
 
 def raise_panic() -> None:
     """Test-only: panics inside the kernel (PanicException)."""
+
+# ANCHOR: iterator
+@final
+class Factorials:
+    """`start!`, `(start+1)!`, ...: each value one multiplication from the last."""
+
+    def __new__(cls, start: SupportsIndex = 0, /) -> Factorials: ...
+    def __iter__(self) -> Factorials: ...
+    def __next__(self) -> int: ...
+    @property
+    def n(self) -> int:
+        """The n whose factorial the next `next()` returns."""
+
+    def __reduce__(self) -> NoReturn:
+        """copy, deepcopy and pickle raise TypeError."""
+
+# ANCHOR_END: iterator

@@ -7,8 +7,10 @@
 //!
 //! Built by maturin (`pip install crates/pyo3`) into the module `factlab_pyo3`.
 //! Long calls that answer Ctrl-C, and `factorial_progress`: `src/control.rs`.
+//! `Factorials`, an object that owns native state: `src/iterator.rs`.
 
 mod control;
+mod iterator;
 
 use factlab_core::control::INTERRUPTIBLE_N;
 use factlab_core::{factorial_limbs, factorial_u128, factorial_u64, limbs_le_bytes, EXPENSIVE_N};
@@ -417,6 +419,8 @@ fn raise_panic() -> PyResult<()> {
 mod factlab_pyo3 {
     #[pymodule_export]
     use super::control::factorial_progress;
+    #[pymodule_export]
+    use super::iterator::Factorials;
     #[pymodule_export]
     use super::{crossing, factorial, factorial_str, factorials, raise_panic};
 }

@@ -2,7 +2,7 @@
 # stub-only package (the module itself is a single compiled file). Checked
 # against the module by mypy's stubtest.
 from collections.abc import Callable, Iterable
-from typing import SupportsIndex
+from typing import NoReturn, SupportsIndex, final
 
 def factorial(n: SupportsIndex, /) -> int:
     """Exactly ``math.factorial(n)``, computed by the Rust kernel."""
@@ -21,3 +21,20 @@ def crossing(n: int, /) -> int:
 
 def raise_panic() -> None:
     """Make the kernel panic through the same boundary as factorial(); RuntimeError."""
+
+# ANCHOR: iterator
+@final
+class Factorials:
+    """``start!``, ``(start+1)!``, ...: each value one multiplication from the last, in the kernel."""
+
+    def __new__(cls, start: SupportsIndex = 0, /) -> Factorials: ...
+    def __iter__(self) -> Factorials: ...
+    def __next__(self) -> int: ...
+    @property
+    def n(self) -> int:
+        """The n whose factorial the next ``next()`` returns."""
+
+    def __reduce__(self) -> NoReturn:
+        """copy, deepcopy and pickle raise TypeError."""
+
+# ANCHOR_END: iterator

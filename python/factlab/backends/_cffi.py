@@ -29,6 +29,9 @@ a hook: a C function pointer that cffi makes run Python code. The ABI modes
 make it at run time (``ffi.callback``); API mode compiles it into the
 extension (``extern "Python"``, declared in build_api.py). Either way C calls
 it in the calling thread, where cffi takes the GIL back for it.
+
+``Factorials`` (:func:`bind_iterator`) is an object that owns native memory:
+the library's iterator, an opaque pointer that ``ffi.gc`` frees.
 """
 
 from __future__ import annotations
@@ -40,7 +43,17 @@ from types import TracebackType
 from typing import Any, SupportsIndex
 
 from factlab.backends import _clib
-from factlab.backends._clib import MAX_SMALL_N, MAX_U64_N, MAX_U128_N, Call, Int64s, check, checked, error
+from factlab.backends._clib import (
+    MAX_SMALL_N,
+    MAX_U64_N,
+    MAX_U128_N,
+    Call,
+    FactorialsBase,
+    Int64s,
+    check,
+    checked,
+    error,
+)
 
 Factorial = Callable[[SupportsIndex], int]
 Factorials = Callable[[Iterable[SupportsIndex]], "list[int]"]
@@ -194,6 +207,55 @@ def bind_progress(ffi: Any, lib: Any) -> tuple[Callable[[int, Callback | None], 
 
     return run, factorial_progress
     # ANCHOR_END: progress
+
+
+# ANCHOR: iterator
+def bind_iterator(ffi: Any, lib: Any) -> type[FactorialsBase]:
+    """``Factorials``: each object owns one of the library's iterators, freed by ``ffi.gc``."""
+    ok = lib.FACTLAB_OK
+    make, step, n_of = lib.factlab_factorials_new, lib.factlab_factorials_next, lib.factlab_factorials_n
+    free, big_free = lib.factlab_factorials_free, lib.factlab_big_free
+
+    class Factorials(FactorialsBase):
+        """``start!``, ``(start+1)!``, ...: each value one multiplication inside the library."""
+
+        __slots__ = ("_it",)
+        _it: Any  # a cdata `FactlabFactorials *`, owned through ffi.gc
+
+        def __new__(cls, start: SupportsIndex = 0, /) -> Factorials:
+            k = cls.checked_start(start)
+            made = ffi.new("FactlabFactorials **")  # where the library writes the pointer
+            status = make(k, made)
+            if status != ok:
+                raise error(status, k)  # past FACTLAB_MAX_N: factorial's OverflowError; nothing made
+            self = super().__new__(cls)
+            # ffi.gc: a new cdata for the same pointer, which calls free(pointer)
+            # when it is collected: once, as the last reference goes, and this
+            # object is the only one to hold it (no copy, no pickle).
+            self._it = ffi.gc(made[0], free)
+            return self
+
+        def __next__(self) -> int:
+            out = ffi.new("FactlabBig *")  # as factorial's callee-allocates path
+            try:
+                # The GIL released, as for every cffi call; the library's lock
+                # then orders the steps of threads sharing this iterator: waited
+                # for without the GIL, so no deadlock. This frame holds `self`:
+                # an iterator dropped elsewhere meanwhile is not freed under the call.
+                status = step(self._it, out)
+                if status != ok:
+                    raise self.refused(status)  # StopIteration at the end
+                return int.from_bytes(ffi.buffer(out.limbs, out.len * 8), "little")
+            finally:
+                big_free(out)  # {NULL, 0} on a refusal: a no-op
+
+        @property
+        def n(self) -> int:
+            """The n whose factorial the next ``next()`` returns."""
+            return n_of(self._it)  # a uint64_t: a Python int
+
+    return Factorials
+    # ANCHOR_END: iterator
 
 
 def bind_data(ffi: Any, lib: Any, factorial: Factorial) -> tuple[Factorials, Callable[[SupportsIndex], str]]:

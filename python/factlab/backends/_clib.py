@@ -21,6 +21,9 @@ output array, and the n > 20 one by one.
 
 :class:`Call` and :func:`checked` are what ``factorial_progress`` shares:
 the state its hook works on, and its checks before any work.
+
+:class:`FactorialsBase` is the Python half of every ``Factorials`` over the
+C ABI: what needs no C call. Each binding adds the native iterator it owns.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from operator import index
 from pathlib import Path
-from typing import SupportsIndex, Union
+from typing import NoReturn, SupportsIndex, Union
 
 from factlab._registry import BackendNotBuilt
 
@@ -50,6 +53,7 @@ __all__ = [
     "MAX_U128_N",
     "Call",
     "ClibNotBuilt",
+    "FactorialsBase",
     "cdef_path",
     "cdef_source",
     "check",
@@ -250,6 +254,53 @@ def checked(n: SupportsIndex, callback: object) -> int:
     callable_or_raise(callback)
     return k
     # ANCHOR_END: progress
+
+
+# ANCHOR: iterator
+class FactorialsBase:
+    """What every FFI backend's ``Factorials`` shares: all but the native iterator it owns.
+
+    A subclass makes the iterator in ``__new__`` (with :meth:`checked_start`),
+    hands its free to the collector (``ffi.gc``, ``weakref.finalize``), and
+    gives ``n`` and ``__next__``.
+    """
+
+    __slots__ = ()
+
+    @property
+    def n(self) -> int:
+        """The n whose factorial the next ``next()`` returns: the subclass asks the library."""
+        raise NotImplementedError
+
+    @staticmethod
+    def checked_start(start: SupportsIndex) -> int:
+        """``start`` checked as ``factorial(start)``; past FACTLAB_MAX_N the library refuses it."""
+        return check(index(start))
+
+    def refused(self, status: int) -> BaseException:
+        """What ``next()`` raises for a status other than FACTLAB_OK."""
+        if status == constant("FACTLAB_EXHAUSTED"):
+            return StopIteration()
+        # Past the bound n stays FACTLAB_MAX_N + 1: the words of factorial(FACTLAB_MAX_N + 1).
+        return error(status, self.n)
+
+    def __iter__(self) -> FactorialsBase:
+        return self
+
+    def __repr__(self) -> str:
+        return f"Factorials({self.n})"
+
+    # Two Python objects must never hold one native iterator: each would free it.
+    def __reduce__(self) -> NoReturn:
+        raise TypeError("cannot pickle or copy 'Factorials' object: it owns a native iterator")
+
+    def __copy__(self) -> NoReturn:
+        self.__reduce__()
+
+    def __deepcopy__(self, memo: object) -> NoReturn:
+        self.__reduce__()
+
+    # ANCHOR_END: iterator
 
 
 # ANCHOR: factorials

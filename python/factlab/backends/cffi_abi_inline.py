@@ -14,10 +14,11 @@ from __future__ import annotations
 
 from cffi import FFI
 
-from factlab.backends._cffi import bind, bind_data
+from factlab.backends._cffi import bind, bind_data, bind_iterator
 from factlab.backends._clib import cdef_path, cdef_source, library_path, reported
 
 __all__ = [
+    "Factorials",
     "crossing",
     "factorial",
     "factorial_progress",
@@ -36,4 +37,5 @@ with reported(cdef_path(), library_path()):  # a broken file: "not built", namin
     lib = ffi.dlopen(str(library_path()))  # open the shared library shipped in factlab
     factorial, crossing, raise_panic, strategies, factorial_progress = bind(ffi, lib)
     factorials, factorial_str = bind_data(ffi, lib, factorial)
+    Factorials = bind_iterator(ffi, lib)
 # ANCHOR_END: open

@@ -17,7 +17,7 @@ from __future__ import annotations
 # ANCHOR: open
 from factlab_cffi_abi import ffi  # the declarations, parsed at install time
 
-from factlab.backends._cffi import bind, bind_data
+from factlab.backends._cffi import bind, bind_data, bind_iterator
 from factlab.backends._clib import library_path, reported
 
 # dlopen happens once, at import; lib's attributes are the C functions.
@@ -25,9 +25,11 @@ with reported(library_path()):  # a broken library: "not built", naming it
     lib = ffi.dlopen(str(library_path()))
     factorial, crossing, raise_panic, strategies, factorial_progress = bind(ffi, lib)
     factorials, factorial_str = bind_data(ffi, lib, factorial)
+    Factorials = bind_iterator(ffi, lib)
 # ANCHOR_END: open
 
 __all__ = [
+    "Factorials",
     "crossing",
     "factorial",
     "factorial_progress",

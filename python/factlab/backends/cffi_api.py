@@ -18,13 +18,15 @@ from __future__ import annotations
 # ANCHOR: open
 from factlab_cffi_api import ffi, lib  # compiled and linked at install time
 
-from factlab.backends._cffi import bind, bind_data
+from factlab.backends._cffi import bind, bind_data, bind_iterator
 
 factorial, crossing, raise_panic, strategies, factorial_progress = bind(ffi, lib)
 factorials, factorial_str = bind_data(ffi, lib, factorial)
+Factorials = bind_iterator(ffi, lib)
 # ANCHOR_END: open
 
 __all__ = [
+    "Factorials",
     "crossing",
     "factorial",
     "factorial_progress",

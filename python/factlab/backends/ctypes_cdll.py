@@ -18,6 +18,9 @@ them; the call sits inside the ``try`` whose ``finally`` frees.
 ``factorial_progress`` (and ``factorial`` from ``INTERRUPTIBLE_N`` on) hands C
 a ``CFUNCTYPE`` hook; from the main thread, the C call runs on a helper
 thread, so that Ctrl-C lands in the main thread's wait (see ``_Call``).
+
+``Factorials`` owns native memory: the library's iterator, an opaque pointer
+whose free ``weakref.finalize`` calls (see the class).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from __future__ import annotations
 import ctypes
 import os
 import threading
+import weakref
 from array import array
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, wait
@@ -51,6 +55,7 @@ from factlab.backends._clib import (
     MAX_U64_N,
     MAX_U128_N,
     Call,
+    FactorialsBase,
     Int64s,
     check,
     checked,
@@ -66,6 +71,7 @@ __all__ = [
     "FactlabHook",
     "FactlabSmall",
     "FactlabU128",
+    "Factorials",
     "crossing",
     "factorial",
     "factorial_progress",
@@ -117,6 +123,11 @@ SIGNATURES: dict[str, tuple[Any, tuple[Any, ...]]] = {
     "factlab_factorial_digits": (c_int32, (c_uint64, POINTER(c_uint8), c_size_t, POINTER(c_size_t))),
     "factlab_factorial_progress": (c_int32, (c_uint64, FactlabHook, c_void_p, POINTER(FactlabBig))),
     "factlab_workers_running": (c_size_t, ()),
+    # FactlabFactorials is opaque: a pointer to it is a c_void_p here.
+    "factlab_factorials_new": (c_int32, (c_uint64, POINTER(c_void_p))),
+    "factlab_factorials_next": (c_int32, (c_void_p, POINTER(FactlabBig))),
+    "factlab_factorials_n": (c_uint64, (c_void_p,)),
+    "factlab_factorials_free": (None, (c_void_p,)),
 }
 
 
@@ -368,6 +379,65 @@ def factorial_str(n: SupportsIndex, /) -> str:
     # first `length` bytes into the new str (memoryview: no slice copy).
     return str(memoryview(buf)[: length.value], "ascii")
     # ANCHOR_END: factorial-str
+
+
+# ANCHOR: iterator
+# The limbs of 10,000!: from a value this long on, the next step's
+# multiplication is worth releasing the GIL for (the kernel's next_is_expensive).
+_BIG_LIMBS = 1_851
+
+
+class Factorials(FactorialsBase):
+    """``start!``, ``(start+1)!``, ...: each value one multiplication inside the library."""
+
+    __slots__ = ("__weakref__", "_big", "_it")  # __weakref__: weakref.finalize needs one
+    _it: c_void_p  # the pointer, freed by the finalizer
+    _big: bool  # whether the next step releases the GIL
+
+    def __new__(cls, start: SupportsIndex = 0, /) -> Factorials:
+        k = cls.checked_start(start)
+        it = c_void_p()  # NULL; the library writes the pointer into it
+        status = _held.factlab_factorials_new(k, byref(it))
+        if status != _OK:
+            raise error(status, k)  # past FACTLAB_MAX_N: factorial's OverflowError; nothing made
+        self = super().__new__(cls)
+        self._it = it
+        self._big = k >= _EXPENSIVE_N  # the first step is a whole factorial
+        # The free, called once when this object is collected. Not __del__:
+        # a finalizer runs at most once, holds the pointer but not the object
+        # (so an iterator in a reference cycle is still collected), and at
+        # exit frees the iterators still alive while ctypes still works (a
+        # __del__ at shutdown may find this module's globals gone).
+        weakref.finalize(self, _held.factlab_factorials_free, it)
+        return self
+
+    def __next__(self) -> int:
+        # The GIL as for factorial: kept (PyDLL) for a small step, released
+        # (CDLL) for a big one. Threads sharing this iterator: the library's
+        # lock orders their steps. A CDLL call waits for it without the GIL; a
+        # PyDLL one with it, which cannot deadlock (the thread in a step never
+        # needs the GIL before it unlocks: no Python runs inside) and lasts a
+        # small step. This frame holds `self`: an iterator dropped elsewhere
+        # meanwhile is not finalized under the call.
+        handle = _released if self._big else _held
+        out = FactlabBig()
+        try:
+            status = handle.factlab_factorials_next(self._it, byref(out))
+            if status != _OK:
+                raise self.refused(status)  # StopIteration at the end
+            if out.len >= _BIG_LIMBS:
+                self._big = True  # the next step multiplies this value
+            return int.from_bytes(string_at(out.limbs, out.len * 8), "little")  # as _callee_allocates
+        finally:
+            _free(byref(out))  # {NULL, 0} on a refusal: a no-op
+
+    @property
+    def n(self) -> int:
+        """The n whose factorial the next ``next()`` returns."""
+        # CDLL: the lock may be held by a big step; wait for it without the GIL.
+        return _released.factlab_factorials_n(self._it)
+
+    # ANCHOR_END: iterator
 
 
 def raise_panic() -> None:

@@ -11,9 +11,10 @@ from __future__ import annotations
 import operator
 import struct
 import sys
+import threading
 import time
-from collections.abc import Callable, Iterable
-from typing import SupportsIndex
+from collections.abc import Callable, Iterable, Iterator
+from typing import NoReturn, SupportsIndex
 
 # The largest C long: math.factorial refuses anything larger with OverflowError.
 LONG_MAX = (1 << (8 * struct.calcsize("l") - 1)) - 1
@@ -164,3 +165,50 @@ def factorial_progress(n: SupportsIndex, callback: Callable[[int, int], object],
     callback(k, k)
     return result
     # ANCHOR_END: progress
+
+
+# ANCHOR: iterator
+class Factorials:
+    """``start!``, ``(start+1)!``, ...: each value one multiplication from the last.
+
+    The state is a generator's frame (the last value and n); a lock keeps two
+    threads out of it at once (a generator refuses a second caller with
+    "ValueError: generator already executing").
+    """
+
+    first = staticmethod(factorial)  # how the first value is made (math's subclass: math.factorial)
+
+    def __init__(self, start: SupportsIndex = 0, /) -> None:
+        # [n], shared with the generator: it holds this list, never self (that would be a
+        # reference cycle, freed by the cycle collector only, not when the object is dropped).
+        self._n = [check(operator.index(start))]
+        self._steps = _steps(self.first, self._n)
+        self._lock = threading.Lock()
+
+    def __iter__(self) -> Factorials:
+        return self
+
+    def __next__(self) -> int:
+        with self._lock:
+            return next(self._steps)
+
+    @property
+    def n(self) -> int:
+        """The n whose factorial the next ``next()`` returns."""
+        return self._n[0]
+
+    def __repr__(self) -> str:
+        return f"Factorials({self.n})"
+
+    def __reduce__(self) -> NoReturn:
+        raise TypeError("cannot pickle or copy 'Factorials' object: its state is a running computation")
+
+
+def _steps(first: Callable[[int], int], n: list[int]) -> Iterator[int]:
+    """``n[0]!`` (made by ``first``), then each next one by one multiplication; ``n[0]`` kept current."""
+    value = first(n[0])
+    while True:
+        n[0] += 1  # before the yield: `n` is the next one as soon as a value is out
+        yield value
+        value *= n[0]
+    # ANCHOR_END: iterator

@@ -12,6 +12,7 @@ from math import comb, factorial
 from operator import index
 from typing import SupportsIndex
 
+from factlab.backends import pure
 from factlab.backends.pure import at, callable_or_raise, check, int64_buffer, to_decimal
 
 # The crossing of the standard library is the C function itself.
@@ -70,4 +71,12 @@ def factorial_progress(n: SupportsIndex, callback: Callable[[int, int], object],
     # ANCHOR_END: progress
 
 
-__all__ = ["crossing", "factorial", "factorial_progress", "factorial_str", "factorials"]
+# ANCHOR: iterator
+class Factorials(pure.Factorials):
+    """The pure iterator with its first value from ``math.factorial``: then one multiplication a step."""
+
+    first = staticmethod(factorial)
+    # ANCHOR_END: iterator
+
+
+__all__ = ["Factorials", "crossing", "factorial", "factorial_progress", "factorial_str", "factorials"]

@@ -12,11 +12,12 @@ failed run leaves it where it was. Where each part lives:
 - :mod:`factlab.bench.cli`: the arguments, ``--plan``, ``--compare``, ``--publish``;
 - :mod:`factlab.bench.scenarios`: the modes and what each scenario measures;
 - :mod:`factlab.bench.run`: one run, from its plan to ``latest``;
-- :mod:`factlab.bench._suite`, :mod:`factlab.bench._control` and
-  :mod:`factlab.bench._count`: the child processes that time (pyperf), send
-  SIGINTs and compare with and without the hook, and count (callgrind);
+- :mod:`factlab.bench._suite` (with ``_objects``, the object scenario's
+  loops), :mod:`factlab.bench._control` and :mod:`factlab.bench._count`: the
+  child processes that time (pyperf), send SIGINTs and compare with and
+  without the hook, and count (callgrind);
 - :mod:`factlab.bench.results`: ``results.json``, read strictly;
-- :mod:`factlab.bench.report` (with ``report_shapes`` and ``report_control``),
+- :mod:`factlab.bench.report` (with ``report_shapes``, ``report_control`` and ``report_object``),
   :mod:`factlab.bench.chart`, :mod:`factlab.bench.targets`: the tables, the
   charts, the speed targets.
 """

@@ -168,6 +168,9 @@ def paired(m: ModuleType, n: int, runs: int) -> dict[str, Any]:
 
 def one(module: str, runs: int, tasks: list[str]) -> dict[str, dict[str, Any]]:
     """In a fresh process: each task (``sigint:N`` or ``paired:N``) of ``module``, ``runs`` times."""
+    # Started with SIGINT ignored (a background job of a script, nohup), Python would keep ignoring it,
+    # and every call run to its end: the KeyboardInterrupt measured here is Python's own handler.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     m = importlib.import_module(module)
     m.factorial(30)  # the first call's one-time costs (imports, caches) out of the way
     out = {}

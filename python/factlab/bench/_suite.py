@@ -41,6 +41,7 @@ import pyperf
 
 from factlab._children import die_with_group
 from factlab._cli import EXTRA
+from factlab.bench import _objects
 from factlab.bench.scenarios import FLOOR, GMPY2, LIST, LOOP, MODES, ONE, PYPERF, STR, Entry, Mode, batch_ns
 
 HASH_MODULUS = sys.hash_info.modulus  # hash(k) of an int k >= 0 is k mod this prime (2**61 - 1)
@@ -98,15 +99,21 @@ def function(module: str, call: str, strategy: str) -> Callable[[Any], object]:
     return backend.strategies[strategy] if strategy else getattr(backend, call)
 
 
-def lacks(e: Entry) -> str:
-    """What ``e``'s backend lacks to be timed ("" when nothing): told here, not as a worker's crash."""
+def lacks(e: Entry) -> dict[str, str] | None:
+    """Why ``e``'s backend cannot be timed (its outcome), or None: told here, not as a worker's crash.
+
+    A call the backends gained one by one (``Entry.newer``) that one lacks is skipped; any other, failed.
+    """
     if e.module in (GMPY2, FLOOR) or e.strategy:
-        return ""
+        return None
     try:
         module = importlib.import_module(e.module)
     except ImportError as exc:
-        return f"cannot import {e.module}: {exc}"
-    return "" if hasattr(module, e.call) else f"{e.backend} has no {e.call}() ({e.module})"
+        return {"status": "failed", "note": f"cannot import {e.module}: {exc}"}
+    if hasattr(module, e.call):
+        return None
+    return {"status": "skipped" if e.newer else "failed",
+            "note": f"{e.backend} has no {e.call}() ({e.module})"}  # fmt: skip
 
 
 def noop(done: int, total: int) -> None:
@@ -117,7 +124,7 @@ def noop(done: int, total: int) -> None:
 def prepared(e: Entry) -> tuple[Callable[[Any], object], object]:
     """(f, x): one timed call of ``e`` is ``f(x)``, made here once per process, before any timing."""
     f = function(e.module, e.call, e.strategy)
-    if e.shape == ONE or e.calls_back:  # f(n, noop) is written out in the timing loop
+    if e.shape == ONE or e.calls_back or e.makes_objects:  # f(n, noop) is written out in the timing loop
         return f, e.n
     if e.shape == STR:  # what a Python user writes: lift the interpreter's limit (this process only)
         if hasattr(sys, "set_int_max_str_digits"):  # 3.11 on (and security backports before)
@@ -144,6 +151,10 @@ def timer(e: Entry, expect: str, problems: Path) -> Callable[[int], float]:
     def loop(loops: int) -> float:
         (f, x), as_int, clock = prepared(e), e.module == GMPY2 and e.shape == ONE, time.perf_counter
         result: object = None
+        if e.makes_objects:  # Factorials objects: their own loops
+            elapsed, result = _objects.loop(e, f, loops)
+            check(result)
+            return elapsed
         if as_int:  # gmpy2 returns an mpz: the user pays int() too, in line as they would write it
             t0 = clock()
             for _ in repeat(None, loops):
@@ -276,7 +287,7 @@ def main() -> None:
         passed = json.loads((args.run_dir / "status.json").read_text())
         for e in entries:
             if passed.get(e.name, {"status": "ok"})["status"] == "ok":
-                runner.bench_time_func(e.name, timer(e, args.expect, problems))
+                runner.bench_time_func(e.name, timer(e, args.expect, problems), inner_loops=e.steps or None)
         return
     die_with_group()  # the bench died or stopped us: our workers go too
     try:
@@ -332,15 +343,16 @@ class Manager:
         if not e.checked:
             return ""
         what = "batch" if e.linear else "digits" if e.digits else "int"
-        if (what, e.n) in self.references:
-            return self.references[what, e.n]
+        n = e.last  # a batch's size, or the n of the last value the timed loop returns
+        if (what, n) in self.references:
+            return self.references[what, n]
         if what == "batch":
-            ref = fingerprint([math.factorial(k) for k in batch_ns(e.n)])
+            ref = fingerprint([math.factorial(k) for k in batch_ns(n)])
         elif what == "digits":
-            ref = digits_fingerprint(self.factorial(e.n))
+            ref = digits_fingerprint(self.factorial(n))
         else:
-            ref = fingerprint(self.factorial(e.n))
-        self.references[what, e.n] = ref
+            ref = fingerprint(self.factorial(n))
+        self.references[what, n] = ref
         return ref
 
     def factorial(self, n: int) -> int:
@@ -354,7 +366,7 @@ class Manager:
         """One pyperf benchmark of ``e``, with factlab's metadata; its outcome for status.json."""
         missing = lacks(e)
         if missing:
-            return {"status": "failed", "note": missing}
+            return missing
         self.args.expect = self.expect(e)
         settings(self.args, self.mode, e, est)
         meta: dict[str, Any] = {"factlab_scenario": e.scenario, "factlab_backend": e.backend}
@@ -363,7 +375,9 @@ class Manager:
             meta["factlab_idle_cores"] = round(idle_cores(), 2)
         problems = self.run_dir / "problems"
         try:
-            bench = self.runner.bench_time_func(e.name, timer(e, self.args.expect, problems))
+            bench = self.runner.bench_time_func(
+                e.name, timer(e, self.args.expect, problems), inner_loops=e.steps or None
+            )
         except Exception as exc:  # a worker that crashed or found a wrong value (Ctrl-C ends the run)
             note = problems / f"{e.name.replace('/', '_')}.txt"
             if note.exists():

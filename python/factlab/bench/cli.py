@@ -43,7 +43,8 @@ def parser() -> argparse.ArgumentParser:
                    help=f"default: all ({', '.join(DEFAULT_SCENARIOS)}); instructions: callgrind's "
                    "counts, about 2 minutes of a default run (--quick: factorial(25) and crossing(25) "
                    "only); callback: under a minute (SIGINTs, and calls with and without the kernel's "
-                   "hook, in a fresh process per backend)")  # fmt: skip
+                   "hook, in a fresh process per backend); object: Factorials made, stepped and dropped, "
+                   "and next() per step (with instructions: their counts too)")  # fmt: skip
     p.add_argument("--out", type=Path, metavar="DIR", help="where runs go (default: target/bench)")
     p.add_argument("--compare", metavar="RUN", help="then compare with RUN (pyperf compare_to): a run's "
                    "directory or a file in it, 'latest', or 'previous' (the last complete run)")  # fmt: skip

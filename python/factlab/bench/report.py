@@ -11,7 +11,7 @@ from typing import Any
 from factlab import PURE, STDLIB
 from factlab._cli import narrow
 from factlab._render import Table, X, ns, seconds, times, to_markdown, why
-from factlab.bench import report_control
+from factlab.bench import report_control, report_object
 from factlab.bench.report_shapes import batch_table, digits_table
 from factlab.bench.results import Results
 from factlab.bench.scenarios import ARTICLE_N, GMPY2, SCENARIOS, TITLES
@@ -287,6 +287,7 @@ TABLES = {
     "batch": batch_table,
     "digits": digits_table,
     "callback": report_control.callback_table,
+    "object": report_object.object_table,
     "instructions": instructions_table,
 }
 
@@ -300,6 +301,7 @@ TERMINAL = {
     TITLES["threads"]: ["t1: one call", f"two threads {X} faster than in turns", "other thread ran",
                         "idle cores"],
     TITLES["callback"]: report_control.TERMINAL,
+    TITLES["object"]: report_object.TERMINAL,
 }  # fmt: skip
 
 

@@ -19,7 +19,7 @@ from functools import cache
 from typing import Any
 
 import factlab
-from factlab import STDLIB
+from factlab import PURE, STDLIB
 
 ARTICLE_N = 25
 GMPY2 = "gmpy2"  # the reference row: int(gmpy2.fac(n)), GMP's factorial with its conversion
@@ -64,6 +64,10 @@ SIGINT_NS = (10**6, 10**7)  # issue 22: Ctrl-C within 100 ms, at 10**6 (about 0.
 SIGINT_AFTER = 0.03  # seconds into the call when the SIGINT is sent: well before 10**6! is done
 CALLBACK_N = 20  # factorial_progress(20, noop) against factorial(20): the kernel's hook runs once, at the end
 HOOK_N = 10**6  # the hook's cost: factorial(10**6) against a path of the same backend that goes without it
+OBJECT_N = 5  # issue 23: next(Factorials(5)), an object made, stepped once and dropped, against factorial(5)
+# The per-step cost of next() on a running iterator: (first n timed, steps timed), from n <= 20 (the u64
+# table) and around 10**4 (one multiplication over ~1,800 limbs, and the int made from them).
+STEPS = ((5, 16), (10**4, 1_000))
 MODES = {
     # A smoke run of seconds: rough figures, never published (`just docs-bench` refuses it).
     "quick": Mode("quick", 1, 2, 1, 0.005, 1, 2, 0.3, 1.0, (0, 25, 35, 1000), (10**5,), (35,), 100_000,
@@ -84,6 +88,11 @@ LIST, ARRAY = "list", "array"  # f(ns): n random values in 0..20 in a list, or i
 LOOP = "loop"  # [f(k) for k in ns] over the list: the Python loop of single calls
 BATCH_SHAPES = (LIST, ARRAY, LOOP)
 HOOK = "hook"  # f(n, noop): factorial_progress with a callback that does nothing
+NEW = "new"  # next(f(n)): a Factorials object created, stepped once and dropped
+STEP = "step"  # next(it), ``steps`` times in a row, on an iterator that already returned (n-1)!
+OBJECT_SHAPES = (NEW, STEP)  # timed by factlab.bench._objects
+# Calls the backends gained one by one (issue 23): a backend without it yet is skipped, with the reason.
+NEWER_CALLS = ("Factorials",)
 # Measured in a fresh process of its own, not by pyperf (factlab.bench._control):
 SIGINT = "sigint"  # f(n), a SIGINT sent 30 ms into it: the time until KeyboardInterrupt
 PAIRED = "paired"  # f(n) through the kernel's hook, then without it (another path), in turns
@@ -105,7 +114,8 @@ class Entry:
     strategy: str = ""  # a key of the module's optional `strategies` dict (issue 16)
     threads: int = 0  # 0: a loop of calls; k: k threads computing f(n) at once
     checked: bool = True  # every timed value compared with an independent n!
-    shape: str = ONE  # how f is called: one of ONE, STR, LIST, ARRAY, LOOP
+    shape: str = ONE  # how f is called: one of ONE, STR, LIST, ARRAY, LOOP, HOOK, NEW, STEP, ...
+    steps: int = 0  # STEP: the next() calls of one timed loop (pyperf's inner loops: its times are per step)
 
     @property
     def name(self) -> str:
@@ -118,6 +128,8 @@ class Entry:
             HOOK: f"{self.call}({self.n}, noop)",
             SIGINT: f"SIGINT into {self.call}({self.n})",
             PAIRED: f"{self.call}({self.n}) with the hook and without",
+            NEW: f"next({self.call}({self.n}))",
+            STEP: f"next(it) for n={self.n}..{self.last}",
         }.get(self.shape, f"{self.call}({self.n})")
         return f"{self.scenario}/{who}/{call}" + (f"/threads={self.threads}" if self.threads else "")
 
@@ -146,6 +158,21 @@ class Entry:
         return self.shape == HOOK
 
     @property
+    def makes_objects(self) -> bool:
+        """Its loop makes Factorials objects (:mod:`factlab.bench._objects` times it)."""
+        return self.shape in OBJECT_SHAPES
+
+    @property
+    def newer(self) -> bool:
+        """Its call is one the backends gained one by one: a backend without it is skipped, not failed."""
+        return self.call in NEWER_CALLS
+
+    @property
+    def last(self) -> int:
+        """The n whose factorial the timed loop returns last (what its check compares)."""
+        return self.n + self.steps - 1 if self.steps else self.n
+
+    @property
     def step(self) -> str:
         """What measures it: pyperf (most), callgrind (COUNTED), a fresh process (CONTROLLED)."""
         return CALLGRIND if self.scenario in COUNTED else CONTROL if self.shape in CONTROLLED else PYPERF
@@ -170,6 +197,7 @@ class Context:
     mode: Mode
     modules: dict[str, factlab.Backend]  # the selected backends that load, in the registry's order
     gmpy2: bool
+    scenarios: tuple[str, ...] = ()  # the run's: a figure another scenario takes is not taken twice
 
     def entry(self, scenario: str, backend: str, n: int, **kw: object) -> Entry:
         module = backend if backend in (GMPY2, FLOOR) else factlab.spec(backend).module
@@ -222,6 +250,10 @@ def instructions(c: Context) -> Iterator[Entry]:
             yield c.entry("instructions", b, ARTICLE_N, call="crossing", checked=False)
     for n in c.mode.count_ns:
         yield from (c.entry("instructions", b, n, checked=False) for b in c.modules)
+    if "object" in c.scenarios:  # its target's backends: Factorials(5) made and dropped (the loop is f(n))
+        natives = [b for b in c.modules if factlab.spec(b).native]
+        for call in ("factorial", "Factorials"):
+            yield from (c.entry("instructions", b, OBJECT_N, call=call, checked=False) for b in natives)
 
 
 def batch(c: Context) -> Iterator[Entry]:
@@ -270,6 +302,22 @@ def callback(c: Context) -> Iterator[Entry]:
             yield c.entry("callback", b, HOOK_N, shape=PAIRED)
 
 
+def object_(c: Context) -> Iterator[Entry]:
+    """A native object per call: ``next(Factorials(5))`` beside ``factorial(5)``, and next() per step.
+
+    factorial(5) is timed here unless the run's sweep times it. A step is timed on iterators that have
+    already returned (n-1)!, made before the clock: at 10**4 the first value is a whole factorial, not a
+    step. The pure-Python generator (the pure backend's Factorials) is every row's yardstick.
+    """
+    swept = "sweep" in c.scenarios and OBJECT_N in c.mode.sweep_ns
+    for b in [*c.modules, *([] if PURE in c.modules else [PURE])]:
+        if b in c.modules and not swept:
+            yield c.entry("object", b, OBJECT_N)
+        yield c.entry("object", b, OBJECT_N, call="Factorials", shape=NEW)
+        for n, steps in STEPS:
+            yield c.entry("object", b, n, call="Factorials", shape=STEP, steps=steps)
+
+
 SCENARIOS: dict[str, Callable[[Context], Iterator[Entry]]] = {
     "article": article,
     "crossing": crossing,
@@ -279,6 +327,7 @@ SCENARIOS: dict[str, Callable[[Context], Iterator[Entry]]] = {
     "batch": batch,
     "digits": digits,
     "callback": callback,
+    "object": object_,
     "instructions": instructions,
 }
 COUNTED = ("instructions",)  # counted with callgrind after pyperf's suite, not timed
@@ -292,13 +341,17 @@ TITLES = {
     "batch": "Many values in one call: factorials(ns), ns per value",
     "digits": "Decimal digits: factorial_str(n) against str() of a big integer",
     "callback": "Calling back into Python: one callback, Ctrl-C in a long call, the hook's cost",
+    "object": "A native object: Factorials created, stepped once and dropped; next() per step",
     "instructions": "Instructions per call (callgrind)",
 }
 
 
-def calls(mode: Mode, n: int) -> int:
-    """K, the calls of an instruction count's shorter run: fewer where one call is long."""
-    return mode.count_calls if n < 1_000 else max(100, mode.count_calls // 40)
+def calls(mode: Mode, e: Entry) -> int:
+    """K, the calls of an instruction count's shorter run: fewer where one call is long, and a quarter for
+    the object scenario's two (they explain a miss; a few instructions more or less change nothing)."""
+    if e.n == OBJECT_N and e.call in ("factorial", "Factorials"):
+        return mode.count_calls // 4
+    return mode.count_calls if e.n < 1_000 else max(100, mode.count_calls // 40)
 
 
 def has_gmpy2() -> bool:
@@ -323,5 +376,5 @@ def load(names: list[str] | None) -> tuple[dict[str, factlab.Backend], list[str]
 def entries(
     mode: Mode, modules: dict[str, factlab.Backend], scenarios: list[str], gmpy2: bool
 ) -> list[Entry]:
-    context = Context(mode, modules, gmpy2)
+    context = Context(mode, modules, gmpy2, tuple(scenarios))
     return [e for s in SCENARIOS if s in scenarios for e in SCENARIOS[s](context)]

@@ -25,6 +25,7 @@ from typing import Any
 import factlab
 from factlab import PURE, STDLIB
 from factlab._render import X
+from factlab.bench import report_object
 from factlab.bench.report import NOT_MEASURED
 from factlab.bench.results import Results
 from factlab.bench.scenarios import ARRAY, ARTICLE_N, GMPY2, GMPY2_NS, HOOK_N, LIST, LOOP, PAIRED, SIGINT, STR
@@ -170,6 +171,11 @@ def hook(j: Judge, b: str) -> None:
     j.judge(target, b, [("", ratio)], 1 / (1 + HOOK_COST), why)
 
 
+def object_(j: Judge, b: str) -> None:
+    """Every native backend: an object made, stepped once and dropped, at most 3 of its own factorial(5)."""
+    j.judge(report_object.TARGET, b, [("", report_object.ratio(j.res, b))], 1 / report_object.AT_MOST)
+
+
 def own(j: Judge, spec: factlab.BackendSpec, measured: set[str]) -> None:
     """The registry's targets of this one backend (issues 6 and 16)."""
     b, t = spec.name, spec.targets
@@ -218,5 +224,6 @@ def evaluate(data: dict[str, Any]) -> list[dict[str, Any]]:
             batch(j, s, fastest)
             digits(j, s.name)
             hook(j, s.name)
+            object_(j, s.name)
     order = list(dict.fromkeys(g["target"] for g in j.out))  # one target's backends together
     return sorted(j.out, key=lambda g: order.index(g["target"]))

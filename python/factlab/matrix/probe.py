@@ -4,7 +4,8 @@
   the interpreter loses only its own cell), check 25!, say which compiled file was loaded (the abi3
   proof needs to know it was the ``.abi3.so``) and, on a free-threaded CPython, whether the import
   turned the GIL back on and what CPython warned;
-- :func:`subinterpreter_probe`: import one backend in a new subinterpreter and compute there;
+- :func:`subinterpreter_probe`: import one backend in a new subinterpreter and compute there, then
+  step its ``Factorials`` iterator there (a native object: its type must be the interpreter's own);
 - :func:`threads_probe`: calls per second from one thread and from two, and one ``factorial(100_000)``
   against two in parallel.
 
@@ -39,6 +40,15 @@ import math, importlib
 module = importlib.import_module({module!r})
 assert module.factorial(25) == {f25}, "wrong 25!"
 assert module.factorial(1000) == math.factorial(1000), "wrong 1000!"
+"""
+# Then, in the same subinterpreter: an object of the module's class, three steps (issue 23). A static
+# type shared by every interpreter, or state kept outside the module, breaks here and not at the import.
+ITERATOR_CODE = """
+import math, importlib
+it = importlib.import_module({module!r}).Factorials(30)
+got = [next(it), next(it), next(it)]
+assert got == [math.factorial(n) for n in (30, 31, 32)], "wrong values: %r" % (got,)
+assert it.n == 33, "n is %r after three steps from 30" % (it.n,)
 """
 
 
@@ -94,35 +104,43 @@ def probe(module: str, extension: str = "") -> None:
 
 
 def subinterpreter_probe(module: str, gil: str) -> None:
-    """Import ``module`` in a new subinterpreter (``own`` or ``shared`` GIL) and compute there.
+    """Import ``module`` in a new subinterpreter (``own`` or ``shared`` GIL) and compute there; then,
+    if that worked, make a ``Factorials(30)`` there and take three steps.
 
     3.12: ``_xxsubinterpreters`` (``test.support.interpreters.create(isolated=...).run()``);
     3.13: ``_interpreters`` (``test.support.interpreters.create().exec()``, "legacy" config
-    for a shared GIL). The private modules are the only ones that make both kinds.
+    for a shared GIL). The private modules are the only ones that make both kinds. Prints
+    ``{"status", "reason", "iterator": {"status", "reason"} or None (not tried)}``.
     """
-    code = SUBINTERPRETER_CODE.format(module=module, f25=F25)
-    reason = ""
     if sys.version_info >= (3, 13):
         import _interpreters  # type: ignore[import-not-found]
 
         interp = _interpreters.create("isolated" if gil == "own" else "legacy")
-        try:
-            failure = _interpreters.exec(interp, code)
-            if failure is not None:  # a snapshot of the exception raised in there
-                reason = getattr(failure, "formatted", None) or str(failure)
-        finally:
-            _interpreters.destroy(interp)
     else:
         import _xxsubinterpreters as _interpreters  # type: ignore[import-not-found]
 
         interp = _interpreters.create(isolated=gil == "own")
-        try:
-            _interpreters.run_string(interp, code)
-        except _interpreters.RunFailedError as exc:
-            reason = str(exc)
-        finally:
-            _interpreters.destroy(interp)
-    print(json.dumps({"status": "failed" if reason else "ok", "reason": reason}))
+    try:
+        reason = run_in(_interpreters, interp, SUBINTERPRETER_CODE.format(module=module, f25=F25))
+        stepped = None if reason else run_in(_interpreters, interp, ITERATOR_CODE.format(module=module))
+    finally:
+        _interpreters.destroy(interp)
+    iterator = None if stepped is None else {"status": "failed" if stepped else "ok", "reason": stepped}
+    print(json.dumps({"status": "failed" if reason else "ok", "reason": reason, "iterator": iterator}))
+
+
+def run_in(interpreters: Any, interp: Any, code: str) -> str:
+    """Run ``code`` in the subinterpreter ``interp``: "" if it ran, else the exception raised in there."""
+    if sys.version_info >= (3, 13):
+        failure = interpreters.exec(interp, code)
+        if failure is None:
+            return ""
+        return getattr(failure, "formatted", None) or str(failure)  # a snapshot of the exception
+    try:
+        interpreters.run_string(interp, code)
+    except interpreters.RunFailedError as exc:
+        return str(exc)
+    return ""
 
 
 def run_threads(count: int, work: Callable[[], int]) -> tuple[float, int]:
