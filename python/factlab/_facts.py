@@ -137,7 +137,7 @@ class BackendSpec:
     gil: str = "held"
     """When the binding releases the GIL around the kernel."""
     positional_only: bool = True
-    """``factorial(n=5)`` is a TypeError, as for math.factorial (rust-cpython cannot refuse keywords)."""
+    """``factorial(n=5)`` is a TypeError, as for math.factorial (False: its tool cannot refuse keywords)."""
     reach: Reach = EVERYWHERE
     """Where its tool says it runs (the matrix)."""
     stable_abi: StableAbi | None = None
