@@ -599,6 +599,27 @@ def test_no_import_cycle_in_factlab():
     assert not cycles, cycles
 
 
+# The harness's rooms (DEVELOPERS.md, "Small rooms"): none is kept longer today.
+MAX_MODULE_LINES = 400
+MAX_FUNCTION_LINES = 60
+
+
+def test_small_rooms_in_factlab():
+    """No module of factlab over 400 lines, no function over 60: a long one is split, not grown."""
+    too_long = []
+    for path in sorted((ROOT / "python" / "factlab").rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        name = path.relative_to(ROOT)
+        if len(text.splitlines()) > MAX_MODULE_LINES:
+            too_long.append(f"{name}: {len(text.splitlines())} lines")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                lines = (node.end_lineno or node.lineno) - node.lineno + 1
+                if lines > MAX_FUNCTION_LINES:
+                    too_long.append(f"{name}:{node.lineno} {node.name}(): {lines} lines")
+    assert not too_long, too_long
+
+
 def test_every_module_of_factlab_imports_alone():
     """Each module in a fresh interpreter: an import cycle or a missing import would show here."""
     package = ROOT / "python" / "factlab"

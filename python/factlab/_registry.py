@@ -286,7 +286,7 @@ BUILTIN: tuple[BackendSpec, ...] = (
         kind="ffi",
         tool="ctypes",
         clib="dlopen",
-        sources=("python/factlab/backends/ctypes_cdll.py",),
+        sources=("python/factlab/backends/ctypes_cdll.py", "python/factlab/backends/ctypes_header.py"),
         panic="RuntimeError",
         gil="n >= 1000 (CDLL; PyDLL below)",
         targets=Targets(at_35_of_math=5.0),

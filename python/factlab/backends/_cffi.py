@@ -66,14 +66,10 @@ def bind(
 ) -> tuple[Factorial, Callable[[int], int], Callable[[], None], dict[str, Factorial], Progress]:
     """``(factorial, crossing, raise_panic, strategies, factorial_progress)`` calling through ``lib``."""
     # ANCHOR: factorial
+    # ANCHOR: call
     # Bound once: `lib.name` is an attribute lookup on every call.
     u64 = lib.factlab_factorial_u64
     u128 = lib.factlab_factorial_u128
-    bound = lib.factlab_factorial_bound
-    fill = lib.factlab_factorial_fill
-    small = lib.factlab_factorial_small
-    ok = lib.FACTLAB_OK  # the header's #defines are attributes of lib
-    interruptible_n = lib.FACTLAB_INTERRUPTIBLE_N
     run, factorial_progress = bind_progress(ffi, lib)
 
     def with_big(big: Callable[[int], int]) -> Factorial:
@@ -93,6 +89,30 @@ def bind(
             return big(check(n))
 
         return factorial
+        # ANCHOR_END: call
+
+    # A big n! comes back one of three ways (below): who allocates its bytes.
+    strategies = {name: with_big(big) for name, big in big_results(ffi, lib, run).items()}
+
+    def raise_panic() -> None:
+        """Make the kernel panic through the same boundary as factorial(); RuntimeError."""
+        out = ffi.new("FactlabBig *")
+        raise error(lib.factlab_debug_panic(out), 0)
+
+    # The bare crossing: cffi's function object itself, which converts the
+    # argument to uint64_t and the result back, nothing more.
+    return strategies["by-value"], u64, raise_panic, strategies, factorial_progress
+
+
+def big_results(
+    ffi: Any, lib: Any, run: Callable[[int, Callback | None], int]
+) -> dict[str, Callable[[int], int]]:
+    """n! for a checked n past 34, three ways (the book's "Who allocates?"); ``by-value`` is factorial's."""
+    bound = lib.factlab_factorial_bound
+    fill = lib.factlab_factorial_fill
+    small = lib.factlab_factorial_small
+    ok = lib.FACTLAB_OK  # the header's #defines are attributes of lib
+    interruptible_n = lib.FACTLAB_INTERRUPTIBLE_N
 
     def caller_allocates(n: int) -> int:
         # Python owns the buffer: the library writes n!'s bytes into it, then
@@ -134,21 +154,9 @@ def bind(
             return int.from_bytes(ffi.buffer(out.limbs, out.len * 8), "little")
         finally:
             lib.factlab_big_free(out)
-        # ANCHOR_END: factorial
 
-    def raise_panic() -> None:
-        """Make the kernel panic through the same boundary as factorial(); RuntimeError."""
-        out = ffi.new("FactlabBig *")
-        raise error(lib.factlab_debug_panic(out), 0)
-
-    strategies = {
-        "by-value": with_big(by_value),
-        "caller-allocates": with_big(caller_allocates),
-        "callee-allocates": with_big(callee_allocates),
-    }
-    # The bare crossing: cffi's function object itself, which converts the
-    # argument to uint64_t and the result back, nothing more.
-    return strategies["by-value"], u64, raise_panic, strategies, factorial_progress
+    return {"by-value": by_value, "caller-allocates": caller_allocates, "callee-allocates": callee_allocates}
+    # ANCHOR_END: factorial
 
 
 # ANCHOR: progress

@@ -2,10 +2,9 @@
 
 Nothing to compile: at import, ctypes opens ``libfactlab_clib.so`` and every
 call goes through libffi. The price of that convenience: ctypes cannot read a
-C header. Each signature is restated below by hand (``argtypes``/``restype``),
-and a wrong one is no error at all: ctypes would pass an ``int`` where a
-pointer was due, or cut a 64-bit result to 32 bits, silently.
-``tests/test_declarations.py`` holds these declarations against ``factlab.h``.
+C header. Each signature is restated by hand (``argtypes``/``restype``, in
+``ctypes_header.py``), and a wrong one is no error at all: ctypes would pass
+an ``int`` where a pointer was due, or cut a 64-bit result to 32 bits, silently.
 
 Ownership (the book's "Who allocates?"): ``factorial`` lets the caller
 allocate: Python owns a ``bytearray``, the library fills it, nothing is
@@ -32,20 +31,9 @@ import weakref
 from array import array
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, wait
-from ctypes import (
-    CFUNCTYPE,
-    POINTER,
-    Structure,
-    byref,
-    c_int32,
-    c_size_t,
-    c_uint8,
-    c_uint64,
-    c_void_p,
-    string_at,
-)
+from ctypes import byref, c_size_t, c_uint8, c_uint64, c_void_p, string_at
 from operator import index
-from typing import Any, SupportsIndex
+from typing import SupportsIndex
 
 from factlab.backends import _clib
 from factlab.backends._clib import (
@@ -61,8 +49,16 @@ from factlab.backends._clib import (
     checked,
     constant,
     error,
-    library_path,
-    reported,
+)
+
+# What ctypes must be told, since it cannot read factlab.h: in a file of its own.
+from factlab.backends.ctypes_header import (
+    SIGNATURES,
+    FactlabBig,
+    FactlabHook,
+    FactlabSmall,
+    FactlabU128,
+    open_library,
 )
 
 __all__ = [
@@ -82,77 +78,14 @@ __all__ = [
 ]
 
 
-# ANCHOR: structs
-class FactlabU128(Structure):
-    """``typedef struct FactlabU128 { uint64_t lo; uint64_t hi; } FactlabU128;``"""
-
-    _fields_ = (("lo", c_uint64), ("hi", c_uint64))
-
-
-class FactlabBig(Structure):
-    """``typedef struct FactlabBig { uint64_t *limbs; size_t len; } FactlabBig;``"""
-
-    _fields_ = (("limbs", POINTER(c_uint64)), ("len", c_size_t))
-
-
-class FactlabSmall(Structure):
-    """``typedef struct FactlabSmall { uint64_t limbs[16]; } FactlabSmall;``"""
-
-    _fields_ = (("limbs", c_uint64 * 16),)
-
-
-# ``typedef int32_t (*FactlabHook)(void *ctx, uint64_t done, uint64_t total);``
-FactlabHook = CFUNCTYPE(c_int32, c_void_p, c_uint64, c_uint64)
-# ANCHOR_END: structs
-
-
-# ANCHOR: signatures
-# Every function of factlab.h: name -> (restype, argtypes). Without a restype
-# ctypes assumes a C int: 20! would come back cut to 32 bits.
-SIGNATURES: dict[str, tuple[Any, tuple[Any, ...]]] = {
-    "factlab_factorial_u64": (c_uint64, (c_uint64,)),
-    "factlab_factorial_u128": (FactlabU128, (c_uint64,)),
-    "factlab_factorial": (c_int32, (c_uint64, POINTER(FactlabBig))),
-    "factlab_big_free": (None, (POINTER(FactlabBig),)),
-    "factlab_debug_panic": (c_int32, (POINTER(FactlabBig),)),
-    "factlab_factorial_bound": (c_size_t, (c_uint64,)),
-    "factlab_factorial_fill": (c_int32, (c_uint64, POINTER(c_uint8), c_size_t)),
-    "factlab_factorial_small": (FactlabSmall, (c_uint64,)),
-    "factlab_factorials_u64": (c_int32, (POINTER(c_uint64), c_size_t, POINTER(c_uint64), POINTER(c_size_t))),
-    "factlab_factorial_digits_bound": (c_size_t, (c_uint64,)),
-    "factlab_factorial_digits": (c_int32, (c_uint64, POINTER(c_uint8), c_size_t, POINTER(c_size_t))),
-    "factlab_factorial_progress": (c_int32, (c_uint64, FactlabHook, c_void_p, POINTER(FactlabBig))),
-    "factlab_workers_running": (c_size_t, ()),
-    # FactlabFactorials is opaque: a pointer to it is a c_void_p here.
-    "factlab_factorials_new": (c_int32, (c_uint64, POINTER(c_void_p))),
-    "factlab_factorials_next": (c_int32, (c_void_p, POINTER(FactlabBig))),
-    "factlab_factorials_n": (c_uint64, (c_void_p,)),
-    "factlab_factorials_free": (None, (c_void_p,)),
-}
-
-
-def _open(kind: type[ctypes.CDLL]) -> ctypes.CDLL:
-    path = library_path()
-    # A broken file (OSError from dlopen, AttributeError for a missing
-    # function) becomes the registry's "not built", naming the file.
-    with reported(path):
-        lib = kind(str(path))
-        for name, (restype, argtypes) in SIGNATURES.items():
-            function = getattr(lib, name)
-            function.restype = restype
-            function.argtypes = argtypes
-    return lib
-    # ANCHOR_END: signatures
-
-
 # ANCHOR: handles
 # ctypes decides what happens to the GIL per library HANDLE: a CDLL releases
 # it around every call, a PyDLL keeps it. So the same library is opened twice:
 # quick calls keep the GIL (releasing and re-taking it would cost more than
 # the work), long ones let other Python threads run meanwhile.
 # (PyPy's ctypes has no PyDLL: there both handles are CDLLs.)
-_held = _open(getattr(ctypes, "PyDLL", ctypes.CDLL))
-_released = _open(ctypes.CDLL)
+_held = open_library(getattr(ctypes, "PyDLL", ctypes.CDLL))
+_released = open_library(ctypes.CDLL)
 # ANCHOR_END: handles
 
 # ctypes cannot read a header: the #defines come from _clib, which parses it.
