@@ -26,11 +26,14 @@ def test_unknown_backend_names_the_known_ones() -> None:
         factlab.load("fortran")
 
 
-def test_developers_table_is_the_registry() -> None:
-    """DEVELOPERS.md's table of backends names the registry's backends, in its order."""
+def test_developers_tables_are_the_registry() -> None:
+    """DEVELOPERS.md's tables of backends (what each is, its files) name the registry's, in its order."""
     text = (ROOT / "DEVELOPERS.md").read_text(encoding="utf-8")
-    table = text.split("## The ten backends", 1)[1].split("\n## ", 1)[0]
-    assert re.findall(r"^\| `([\w-]+)` \|", table, re.MULTILINE) == factlab.backend_names()
+    section = text.split("## The ten backends", 1)[1].split("\n## ", 1)[0]
+    tables = section.split("\n### ")
+    assert len(tables) == 2, "the backends' table, then their files' table"
+    for table in tables:
+        assert re.findall(r"^\| `([\w-]+)` \|", table, re.MULTILINE) == factlab.backend_names()
 
 
 def test_every_fact_points_at_something_real(backend_name: str) -> None:
