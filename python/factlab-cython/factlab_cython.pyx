@@ -24,6 +24,7 @@ from cpython.number cimport PyNumber_Index
 from cpython.ref cimport Py_INCREF
 from cpython.unicode cimport PyUnicode_DecodeASCII
 from libc.limits cimport LONG_MAX
+from libc.math cimport lgamma, log
 from libc.stdint cimport int32_t, uint8_t, uint64_t
 
 # The C ABI's declarations are in cfactlab.pxd.
@@ -416,9 +417,11 @@ def factorial_str(n, /):
 
 # ANCHOR: iterator
 # factlab_core's next_is_expensive(): after the first step, a step is one
-# multiplication, worth giving the GIL away for from n = 10 * EXPENSIVE_N on.
-cdef enum:
-    EXPENSIVE_STEP_N = 10 * FACTLAB_EXPENSIVE_N
+# multiplication, worth giving the GIL away for from n = 10 * EXPENSIVE_N on,
+# that is once the value it multiplies has as many limbs as (10 * EXPENSIVE_N)!:
+# int(log2(N!)) + 1 bits, log2(N!) from lgamma. Read from each step's result,
+# so that no step has to ask for n (which takes the C object's lock).
+cdef Py_ssize_t EXPENSIVE_STEP_LIMBS = <Py_ssize_t>(lgamma(10 * FACTLAB_EXPENSIVE_N + 1) / log(2)) // 64 + 1
 
 
 # auto_pickle(False): Cython writes a __reduce__ for every cdef class it can;
@@ -433,8 +436,8 @@ cdef class Factorials:
     # given back by __dealloc__. Opaque: Cython sees a pointer, never fields.
     cdef FactlabFactorials *it
     # Whether a step may be long enough to release the GIL for. Once true it
-    # stays true (n only grows), so it is read instead of n, which takes the C lock.
-    # (Free-threaded, two threads may both set it: the same value; a stale False costs one n.)
+    # stays true (values only grow); it is set from a step's result, never from
+    # n, which takes the C lock. (Free-threaded, two threads may both set it: the same value.)
     cdef bint expensive
 
     def __cinit__(self, start=0, /):
@@ -465,8 +468,6 @@ cdef class Factorials:
         # it would stop every Python thread, so a step that may wait long (one
         # that another thread runs without the GIL) waits without the GIL too.
         # While `expensive` is False no step runs without the GIL: the lock is free here.
-        if not self.expensive and factlab_factorials_n(self.it) >= EXPENSIVE_STEP_N:
-            self.expensive = True
         if self.expensive:
             with nogil:
                 status = factlab_factorials_next(self.it, &big)
@@ -474,11 +475,11 @@ cdef class Factorials:
             status = factlab_factorials_next(self.it, &big)
         if status == FACTLAB_EXHAUSTED:
             raise StopIteration
-        if status == FACTLAB_TOO_LARGE:
-            # Once, at the only n past the bound an iterator reaches: factorial(MAX_N + 1)'s error.
-            _raise_for(status, FACTLAB_MAX_N + 1)
         if status != FACTLAB_OK:
-            _raise_for(status, self.n)  # MemoryError: the iterator stays at this n
+            # The iterator stays at this n: MemoryError, or (once, at MAX_N + 1) factorial's OverflowError.
+            _raise_for(status, self.n)
+        if big.len >= EXPENSIVE_STEP_LIMBS:
+            self.expensive = True  # the next step multiplies this value
         return _owned_int(&big)  # the limbs are ours: freed whatever happens
 
     @property

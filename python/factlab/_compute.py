@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import re
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -25,7 +23,7 @@ from typing import Any, TypeVar
 
 from factlab._cli import Parser, command, require
 from factlab._registry import BackendNotBuilt, backend_names, load
-from factlab._runs import RunError, reason
+from factlab._runs import RunError, reason, write
 
 T = TypeVar("T")
 INTERRUPTED = 130  # what a shell reports for a command that SIGINT ended: 128 + 2
@@ -122,18 +120,8 @@ def in_background(work: Callable[[], T]) -> T:
 
 
 def write_whole(path: Path, text: str) -> None:
-    """``text`` into ``path``, all of it or nothing: a temporary file beside it, renamed when complete."""
+    """``text`` and a newline into ``path``, all of it or nothing (through a temporary file)."""
     try:
-        fd, part = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+        write(path, text, "\n")
     except OSError as exc:
-        raise RunError(f"cannot write in {path.parent}: {reason(exc)}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="ascii") as out:
-            out.write(text)
-            out.write("\n")
-        os.replace(part, path)
-    except BaseException as exc:
-        Path(part).unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise RunError(f"cannot write {path}: {reason(exc)}") from None
-        raise
+        raise RunError(f"cannot write {path}: {reason(exc)}") from None

@@ -21,6 +21,7 @@ import contextlib
 import datetime
 import json
 import os
+import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -74,14 +75,20 @@ def new_run(out: Path, mode: str, now: datetime.datetime | None = None) -> Path:
     raise RunError(f"{out / 'runs'}: a thousand runs started in the same second")
 
 
-def write(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file: a reader sees the old file or the new one."""
-    tmp = path.with_name(f".{path.name}.tmp")
+def write(path: Path, *texts: str) -> None:
+    """Write ``texts`` to ``path`` through a temporary file: a reader sees the old file or the new one.
+
+    The temporary file has a name of its own beside ``path``, removed on any failure (Ctrl-C too);
+    the pieces are written one after the other, not joined (a result may be tens of MB).
+    """
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        tmp.write_text(text, encoding="utf-8")
+        with os.fdopen(fd, "w", encoding="utf-8") as file:
+            for text in texts:
+                file.write(text)
         os.replace(tmp, path)
     finally:
-        tmp.unlink(missing_ok=True)
+        Path(tmp).unlink(missing_ok=True)
 
 
 def is_complete(run: Path, results: str) -> bool:

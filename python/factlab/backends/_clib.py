@@ -291,14 +291,9 @@ class FactorialsBase:
         return f"Factorials({self.n})"
 
     # Two Python objects must never hold one native iterator: each would free it.
+    # copy.copy, copy.deepcopy and pickle all ask __reduce__ (through object.__reduce_ex__).
     def __reduce__(self) -> NoReturn:
         raise TypeError("cannot pickle or copy 'Factorials' object: it owns a native iterator")
-
-    def __copy__(self) -> NoReturn:
-        self.__reduce__()
-
-    def __deepcopy__(self, memo: object) -> NoReturn:
-        self.__reduce__()
 
     # ANCHOR_END: iterator
 

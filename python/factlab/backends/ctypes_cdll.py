@@ -25,6 +25,7 @@ whose free ``weakref.finalize`` calls (see the class).
 from __future__ import annotations
 
 import ctypes
+import math
 import os
 import threading
 import weakref
@@ -56,8 +57,6 @@ from factlab.backends.ctypes_header import (
     SIGNATURES,
     FactlabBig,
     FactlabHook,
-    FactlabSmall,
-    FactlabU128,
     open_library,
 )
 
@@ -65,8 +64,6 @@ __all__ = [
     "SIGNATURES",
     "FactlabBig",
     "FactlabHook",
-    "FactlabSmall",
-    "FactlabU128",
     "Factorials",
     "crossing",
     "factorial",
@@ -99,6 +96,7 @@ _free = _held.factlab_big_free
 _bound = _held.factlab_factorial_bound
 _small = _held.factlab_factorial_small
 _digits_bound = _held.factlab_factorial_digits_bound
+_next_held, _next_released = _held.factlab_factorials_next, _released.factlab_factorials_next
 
 # The bare crossing: the foreign function object itself, no Python in between.
 crossing = _u64
@@ -315,9 +313,10 @@ def factorial_str(n: SupportsIndex, /) -> str:
 
 
 # ANCHOR: iterator
-# The limbs of 10,000!: from a value this long on, the next step's
-# multiplication is worth releasing the GIL for (the kernel's next_is_expensive).
-_BIG_LIMBS = 1_851
+# The limbs of (10 * FACTLAB_EXPENSIVE_N)!, 10,000!: from a value this long on, the next
+# step's multiplication is worth releasing the GIL for (the kernel's next_is_expensive).
+# N! has int(log2(N!)) + 1 bits; lgamma gives log(N!).
+_BIG_LIMBS = int(math.lgamma(10 * _EXPENSIVE_N + 1) / math.log(2)) // 64 + 1
 
 
 class Factorials(FactorialsBase):
@@ -352,10 +351,10 @@ class Factorials(FactorialsBase):
         # needs the GIL before it unlocks: no Python runs inside) and lasts a
         # small step. This frame holds `self`: an iterator dropped elsewhere
         # meanwhile is not finalized under the call.
-        handle = _released if self._big else _held
+        step = _next_released if self._big else _next_held
         out = FactlabBig()
         try:
-            status = handle.factlab_factorials_next(self._it, byref(out))
+            status = step(self._it, byref(out))
             if status != _OK:
                 raise self.refused(status)  # StopIteration at the end
             if out.len >= _BIG_LIMBS:
