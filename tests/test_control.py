@@ -47,7 +47,7 @@ class Recorder:
         assert len({t for _, t in self.calls}) == 1, "total changed during the call"
         dones = [d for d, _ in self.calls]
         assert dones == sorted(dones), dones
-        assert dones[0] >= 0, dones
+        assert 0 <= dones[0] <= self.calls[0][1], dones  # done within the one total
         assert self.calls[-1][0] == self.calls[-1][1], f"the last call is not complete: {self.calls[-1]}"
 
 

@@ -126,7 +126,9 @@ def test_the_subinterpreter_table_shows_the_iterator_beside_the_import(committed
     assert table.notes[0] == f"[1] **{factlab.STDLIB}** (Factorials): `AttributeError: no Factorials`"
     older = [{k: v for k, v in r.items() if k != "iterator"} for r in committed["subinterpreters"]]
     before = render.subinterpreters_table({"subinterpreters": older}, factlab.backend_names())
-    assert before.headers
+    # A column per interpreter and GIL, in the order of the results, and none for the iterator:
+    kinds = dict.fromkeys(f"{r['interpreter']}, {r['gil']} GIL" for r in older)
+    assert before.headers == ["backend", *kinds]
     assert not any(render.ITERATOR in h for h in before.headers)
     now = render.subinterpreters_table(committed, factlab.backend_names())  # the committed run has it
     assert any(render.ITERATOR in h for h in now.headers)

@@ -25,7 +25,7 @@ from typing import Any
 
 import psutil
 import pytest
-from test_boundary import spinner_progress
+from test_boundary import RSS_MARGIN, spinner_progress
 
 import factlab
 from odd_inputs import INPUTS, MAX_N, beyond_bound, expected, outcome
@@ -137,7 +137,7 @@ def test_memory_is_flat_over_100_000_iterators(backend: factlab.Backend) -> None
     churn(100_000)
     gc.collect()
     growth = process.memory_info().rss - before
-    assert growth < 2 * 1024 * 1024, f"RSS grew {growth} bytes over 100,000 iterators"
+    assert growth < RSS_MARGIN, f"RSS grew {growth} bytes over 100,000 iterators"
 
 
 # In a fresh process: the last value the kernel makes, then its refusal, then the end.

@@ -48,6 +48,11 @@ def ns(mean: float, stdev: float | None = None) -> str:
     return text + (f" ± {stdev * 1e9:.2g}" if stdev is not None else "")
 
 
+def count(value: float | None) -> str:
+    """Instructions per call, to the instruction: the figure is exact for a given build."""
+    return "—" if value is None else f"{value:,.0f}"
+
+
 def times(value: float | None) -> str:
     return "—" if value is None else (f"{value:,.0f}{X}" if value >= 100 else f"{value:.3g}{X}")
 

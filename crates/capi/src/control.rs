@@ -27,11 +27,12 @@ use std::ptr;
 use factlab_core::control::{factorial_with, Flow, Halt, Progress};
 use pyo3_ffi::*;
 
-use crate::{guarded, index_to_u64, kernel_exception, set_error, to_py_int};
+use crate::{guarded, index_to_u64, raise, to_py_int};
 
 // ANCHOR: interruptible
-/// `factorial(n)` for `n >= INTERRUPTIBLE_N`: the kernel works with the GIL
-/// released, and every tick Python runs its signal handlers (no callback).
+/// `factorial(n)` for `INTERRUPTIBLE_N <= n <= MAX_N`: the kernel works with
+/// the GIL released, and every tick Python runs its signal handlers (no
+/// callback).
 pub(crate) unsafe fn interruptible(n: u64) -> *mut PyObject {
     with_hook(n, ptr::null_mut())
 }
@@ -75,11 +76,8 @@ unsafe fn with_hook(n: u64, callback: *mut PyObject) -> *mut PyObject {
     let tstate = PyThreadState_Get();
     match guarded(true, || factorial_with(n, |p| hook(tstate, callback, p))) {
         Some(Ok(value)) => to_py_int(&value),
-        Some(Err(Halt::Refused(error))) => {
-            // Before any work; the hook was never called.
-            set_error(kernel_exception(&error), &error.to_string());
-            ptr::null_mut()
-        }
+        // Before any work; the hook was never called.
+        Some(Err(Halt::Refused(error))) => raise(&error),
         // The hook answered Stop: the exception that made it stop
         // (KeyboardInterrupt, the callback's own) is still set, and guarded
         // has re-attached us: NULL raises it.

@@ -21,8 +21,8 @@ use factlab_core::{Factorial, EXPENSIVE_N, MAX_N};
 use pyo3_ffi::*;
 
 use crate::{
-    guarded, index_to_u64, kernel_exception, raise_above_long_max, raise_negative, set_error,
-    to_py_int,
+    guarded, index_to_u64, kernel_exception, raise, raise_above_long_max, raise_negative,
+    set_error, to_py_int,
 };
 
 // ANCHOR: factorials
@@ -399,10 +399,7 @@ pub(crate) unsafe extern "C" fn factorial_str(
     let release_gil = (EXPENSIVE_N..=MAX_N).contains(&n);
     match guarded(release_gil, || factlab_core::factorial_digits(n)) {
         Some(Ok(digits)) => ascii_str(&digits),
-        Some(Err(error)) => {
-            set_error(kernel_exception(&error), &error.to_string());
-            ptr::null_mut()
-        }
+        Some(Err(error)) => raise(&error),
         None => ptr::null_mut(), // a panic: RuntimeError is set
     }
 }

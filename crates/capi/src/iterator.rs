@@ -25,16 +25,19 @@ use factlab_core::iterator::Factorials;
 use factlab_core::{Error, Factorial};
 use pyo3_ffi::*;
 
-use crate::{guarded, index_to_u64, kernel_exception, set_error, to_py_int};
+use crate::{guarded, index_to_u64, raise, to_py_int};
 
 // ANCHOR: iterator
 /// The module's state (`PyModule_GetState`): one per module object, so one
 /// per interpreter. CPython allocates it zeroed, `m_size` bytes.
 #[repr(C)]
 pub(crate) struct ModuleState {
-    /// A strong reference to this interpreter's `Factorials` type. C code
-    /// that makes or checks a `Factorials` finds the type here
-    /// (`PyType_GetModuleState(Py_TYPE(obj))` from a method), never in a static.
+    /// A strong reference to this interpreter's `Factorials` type, held for
+    /// the module's lifetime: the GC visits it (`module_traverse`) and the
+    /// module's clear releases it (`module_clear`). It is where a module-level
+    /// function would find the type (to make a `Factorials`, or to check
+    /// that an argument is one), never in a static. None needs to today:
+    /// `tp_new` is handed the type, and a method reaches it as `Py_TYPE(obj)`.
     factorials_type: *mut PyObject,
 }
 
@@ -351,11 +354,5 @@ fn try_lock(cell: &Mutex<Factorials>) -> Option<MutexGuard<'_, Factorials>> {
 /// last value dropped, which only makes the next step recompute), so we go on.
 fn lock(cell: &Mutex<Factorials>) -> MutexGuard<'_, Factorials> {
     cell.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-/// Sets the exception a refusal of the kernel becomes; returns NULL.
-unsafe fn raise(error: &Error) -> *mut PyObject {
-    set_error(kernel_exception(error), &error.to_string());
-    ptr::null_mut()
 }
 // ANCHOR_END: iterator

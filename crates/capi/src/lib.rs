@@ -204,8 +204,9 @@ unsafe extern "C" fn exec_module(module: *mut PyObject) -> c_int {
 /// `factorial(n)`: `math.factorial`'s contract. `arg` is borrowed.
 unsafe extern "C" fn factorial(_module: *mut PyObject, arg: *mut PyObject) -> *mut PyObject {
     match index_to_u64(arg) {
-        // A long call: Ctrl-C is checked every tick (control.rs).
-        Some(n) if n >= INTERRUPTIBLE_N => control::interruptible(n),
+        // A long call: Ctrl-C is checked every tick (control.rs). Past
+        // MAX_N there is none: call_kernel's plain path refuses at once.
+        Some(n) if (INTERRUPTIBLE_N..=MAX_N).contains(&n) => control::interruptible(n),
         Some(n) => call_kernel(n, factlab_core::factorial),
         None => ptr::null_mut(), // index_to_u64 has set the exception
     }
@@ -326,10 +327,7 @@ where
     // which the kernel refuses at once).
     match guarded((EXPENSIVE_N..=MAX_N).contains(&n), || kernel(n)) {
         Some(Ok(value)) => to_py_int(&value),
-        Some(Err(error)) => {
-            set_error(kernel_exception(&error), &error.to_string());
-            ptr::null_mut()
-        }
+        Some(Err(error)) => raise(&error),
         None => ptr::null_mut(), // a panic: RuntimeError is set
     }
 }
@@ -380,6 +378,13 @@ unsafe fn kernel_exception(error: &Error) -> *mut PyObject {
         Error::NoMemory { .. } => PyExc_MemoryError,
         Error::TooLarge { .. } => PyExc_OverflowError,
     }
+}
+
+/// Sets the exception a refusal of the kernel becomes; returns NULL, so that
+/// a function can `return raise(&error)`.
+unsafe fn raise(error: &Error) -> *mut PyObject {
+    set_error(kernel_exception(error), &error.to_string());
+    ptr::null_mut()
 }
 // ANCHOR_END: boundary
 

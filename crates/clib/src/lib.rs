@@ -42,11 +42,11 @@ use std::ptr;
 
 use factlab_core::{Error, Factorial};
 
+// Private modules, and still part of the ABI: a `#[no_mangle] extern "C"`
+// function is exported from the library wherever it is declared, and
+// cbindgen follows `mod` declarations into these files for the header.
 mod control;
 mod iterator;
-pub use control::{
-    factlab_factorial_progress, FactlabHook, FACTLAB_INTERRUPTIBLE_N, FACTLAB_STOPPED,
-};
 
 // --- status codes and bounds: each becomes a `#define` in the header ---------
 

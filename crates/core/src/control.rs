@@ -110,8 +110,8 @@ impl Step {
     }
 }
 
-/// The steps that compute `n!` for `n >= BASE_N`, in order: about
-/// 3 · log2(n / 10,000) + 1 of them (40 at 10^8).
+/// The steps that compute `n!`, in order: about 3 · log2(n / 10,000) + 1
+/// of them (40 at 10^8); below `BASE_N` (20,000), the one step `Base(n)`.
 pub fn plan(n: u64) -> Vec<Step> {
     let mut tops = Vec::new();
     let mut m = n;
@@ -160,34 +160,40 @@ pub(crate) fn run_plan(n: u64, mut step_done: impl FnMut(u64) -> bool) -> Option
 /// `done == total`; answering `Stop` then still discards the value (a
 /// progress callback that raised at the end wins over the result).
 pub fn factorial_with(n: u64, mut hook: impl FnMut(Progress) -> Flow) -> Result<Factorial, Halt> {
-    admit(n)?;
-    let total = total_units(n);
-    let end = Progress { done: total, total };
-    let value = if n < INTERRUPTIBLE_N {
-        factorial(n)?
+    // Each path checks n once, before any work and before the hook.
+    let (value, total) = if n < INTERRUPTIBLE_N {
+        // Inline: `factorial` checks n itself (the bound, the memory).
+        (factorial(n)?, total_units(n))
     } else {
-        match on_worker(n, total, &mut hook) {
+        // On a worker: the plan checks nothing, so n is checked here, before
+        // the thread starts (and before its size is even worked out).
+        admit(n)?;
+        let total = total_units(n);
+        let value = match on_worker(n, total, &mut hook) {
             Some(Ok(limbs)) => Factorial::Limbs(limbs),
             Some(Err(stopped)) => return Err(stopped),
-            // No thread to be had (the system refused one): compute here.
-            None => factorial(n)?,
-        }
+            // No thread to be had (the system refused one): run the same
+            // plan here, n already checked, with nothing to stop it.
+            None => Factorial::Limbs(
+                run_plan(n, |_| true)
+                    .expect("a hook that never stops never stops the plan")
+                    .into_limbs_asc(),
+            ),
+        };
+        (value, total)
     };
-    match hook(end) {
+    match hook(Progress { done: total, total }) {
         Flow::Continue => Ok(value),
         Flow::Stop => Err(Halt::Stopped),
     }
 }
 // ANCHOR_END: factorial-with
 
-/// The units of the whole call (one unit below [`INTERRUPTIBLE_N`]'s plan
-/// size would mean nothing: small calls count as one step).
+/// The units of the whole call: the sum of its plan's steps. Below
+/// `BASE_N` (20,000) the plan is the one step `Base(n)`: a small call
+/// counts as one step, reported once, at the end.
 pub fn total_units(n: u64) -> u64 {
-    if n < BASE_N {
-        Step::Base(n).units()
-    } else {
-        plan(n).into_iter().map(Step::units).sum()
-    }
+    plan(n).into_iter().map(Step::units).sum()
 }
 
 /// Workers still running, stopped ones included (see [`workers_running`]).

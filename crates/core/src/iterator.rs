@@ -8,7 +8,7 @@
 
 use malachite_nz::natural::Natural;
 
-use crate::{admit, factorial, Error, Factorial, MAX_N, MAX_U128_N};
+use crate::{factorial, memory, Error, Factorial, MAX_N};
 
 // ANCHOR: iterator
 /// `start!`, `(start+1)!`, ... up to `MAX_N!`; then one [`Error::TooLarge`],
@@ -55,23 +55,39 @@ impl Factorials {
         if self.exhausted {
             return None;
         }
-        if let Err(e) = admit(self.n) {
-            if matches!(e, Error::TooLarge { .. }) {
-                self.exhausted = true;
-                self.last = None; // its memory back at once
-            }
-            return Some(Err(e));
-        }
         let n = self.n;
+        if n > MAX_N {
+            // The end of the kernel's range: one error, then nothing.
+            self.exhausted = true;
+            self.last = None; // its memory back at once
+            return Some(Err(Error::TooLarge { n }));
+        }
+        if self.last.is_some() {
+            // A step needs a few times the value's size, not a whole
+            // factorial's peak: checked as such, so that the limits are read
+            // (from /proc) only for values of megabytes, whose step costs
+            // far more than the reading. Refused: n stays, and so does `last`.
+            let needed = memory::result_bytes(n).saturating_mul(memory::STEP_PER_RESULT_BYTE);
+            if let Err(e) = memory::check_bytes(n, needed) {
+                return Some(Err(e));
+            }
+        }
         let value = match self.last.take() {
-            // One multiplication by a small number: (n-1)! * n.
-            Some(previous) if n > MAX_U128_N => previous * Natural::from(n),
-            _ => match factorial(n) {
+            // One multiplication by a small number: (n-1)! * n. `last` is
+            // only ever set after a `Limbs` step (n - 1 >= 35), so n is past
+            // the tables here.
+            Some(previous) => previous * Natural::from(n),
+            // The first step (or the first past the tables): a whole
+            // factorial, which checks the bound and the memory itself.
+            None => match factorial(n) {
                 Ok(Factorial::Limbs(limbs)) => Natural::from_owned_limbs_asc(limbs),
-                small => {
+                // Refused (no memory): n stays where it is, so the caller
+                // may try the same step again.
+                Err(e) => return Some(Err(e)),
+                // A table lookup (n <= 34): nothing worth keeping.
+                Ok(small) => {
                     self.n += 1;
-                    self.last = None; // the next small step is a table lookup
-                    return Some(small);
+                    return Some(Ok(small));
                 }
             },
         };

@@ -110,13 +110,23 @@ pub fn budget() -> Option<Budget> {
 /// `Ok` when `n!` is predicted to fit in what the process has left, else
 /// [`Error::NoMemory`]. Nothing is allocated either way.
 pub fn check(n: u64) -> Result<(), Error> {
-    let needed = peak_bytes(n);
+    check_bytes(n, peak_bytes(n))
+}
+// ANCHOR_END: check
+
+/// `Ok` when `needed` bytes (for the work on `n`) fit in what the process has
+/// left; below [`CHECK_FROM_BYTES`] without looking.
+pub fn check_bytes(n: u64, needed: u64) -> Result<(), Error> {
     if needed < CHECK_FROM_BYTES {
         return Ok(());
     }
     check_against(n, needed, budget())
 }
-// ANCHOR_END: check
+
+/// One step of an iterator, `(n-1)! * n`, as a multiple of the result's
+/// size: the value kept, its product, the copy handed out and the binding's
+/// own copy of that (a Python int). No scratch: a multiplication by one limb.
+pub const STEP_PER_RESULT_BYTE: u64 = 4;
 
 /// The decision of [`check`], given the budget: pure, so that tests can try
 /// any limit.

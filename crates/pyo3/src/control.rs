@@ -56,10 +56,10 @@ fn with_ticks<'py>(
 }
 
 // ANCHOR: interruptible
-/// `factorial(n)`, for n >= INTERRUPTIBLE_N (lib.rs): the hook only lets
-/// Python run its signal handlers. A Ctrl-C's KeyboardInterrupt, or whatever
-/// a handler raises, stops the call within one tick; a handler that returns
-/// lets it go on.
+/// `factorial(n)`, for INTERRUPTIBLE_N <= n <= MAX_N (lib.rs): the hook only
+/// lets Python run its signal handlers. A Ctrl-C's KeyboardInterrupt, or
+/// whatever a handler raises, stops the call within one tick; a handler that
+/// returns lets it go on.
 pub(crate) fn interruptible(py: Python<'_>, n: u64) -> PyResult<Bound<'_, PyInt>> {
     // PyErr_CheckSignals: runs pending handlers in the main thread (elsewhere
     // it does nothing: Python runs handlers only there).

@@ -13,7 +13,9 @@ mod control;
 mod iterator;
 
 use factlab_core::control::INTERRUPTIBLE_N;
-use factlab_core::{factorial_limbs, factorial_u128, factorial_u64, limbs_le_bytes, EXPENSIVE_N};
+use factlab_core::{
+    factorial_limbs, factorial_u128, factorial_u64, limbs_le_bytes, EXPENSIVE_N, MAX_N,
+};
 use factlab_core::{BatchError, Error, Factorial};
 use pyo3::exceptions::{PyMemoryError, PyOverflowError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -90,8 +92,9 @@ fn factorial<'py>(n: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyInt>> {
     }
 
     // Long calls (n >= 100,000: 10 ms to tens of seconds) without the GIL,
-    // taking it back every 20 ms to let a Ctrl-C in (control.rs).
-    if n >= INTERRUPTIBLE_N {
+    // taking it back every 20 ms to let a Ctrl-C in (control.rs). Past
+    // MAX_N there is no long call: the kernel refuses at once, below.
+    if (INTERRUPTIBLE_N..=MAX_N).contains(&n) {
         return control::interruptible(py, n);
     }
 
@@ -99,8 +102,9 @@ fn factorial<'py>(n: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyInt>> {
     // other Python threads run meanwhile. `detach` releases the GIL for the
     // closure; the closure cannot touch Python objects (the compiler checks
     // it: no `py`, no `Bound` may cross into it). For small n, releasing and
-    // re-taking the GIL would cost more than the work, so we keep it.
-    let limbs = if n >= EXPENSIVE_N {
+    // re-taking the GIL would cost more than the work, so we keep it (and
+    // past MAX_N, which the kernel refuses at once).
+    let limbs = if (EXPENSIVE_N..=MAX_N).contains(&n) {
         py.detach(|| factorial_limbs(n))
     } else {
         factorial_limbs(n)

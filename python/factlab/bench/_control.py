@@ -105,8 +105,9 @@ def sigint(m: ModuleType, n: int, runs: int) -> dict[str, Any]:
     return out
 
 
-def lets_signals_in(f: Callable[[Any], object], x: object) -> bool:
-    """Whether Python runs a signal handler while ``f(x)`` works (the kernel's hook), or only after it.
+def lets_signals_in(f: Callable[[Any], object], x: object) -> tuple[bool, object]:
+    """Whether Python runs a signal handler while ``f(x)`` works (the kernel's hook), or only after it;
+    and what ``f(x)`` returned.
 
     A SIGUSR1 sent 5 ms into the call, its handler noting the time: through the hook it runs within a
     tick (20 ms), long before a call of 10**6! ends; without the hook, when the call has returned.
@@ -117,38 +118,44 @@ def lets_signals_in(f: Callable[[Any], object], x: object) -> bool:
         timer = threading.Timer(PROBE_AFTER, os.kill, (os.getpid(), signal.SIGUSR1))
         start = time.perf_counter()
         timer.start()
-        f(x)
+        value = f(x)
         end = time.perf_counter()
         timer.join()
         while not ran and time.perf_counter() < end + 5:
             time.sleep(0.001)  # a pending handler runs here, before the old one is back
     finally:
         signal.signal(signal.SIGUSR1, previous)
-    return bool(ran) and ran[0] < start + 0.8 * (end - start)
+    return bool(ran) and ran[0] < start + 0.8 * (end - start), value
 
 
-def without_hook(m: ModuleType, n: int) -> tuple[str, Callable[[Any], object], object] | None:
-    """The first path of ``m`` that computes n! without the hook: (its label, f, x), or None."""
+def without_hook(m: ModuleType, n: int) -> tuple[str, Callable[[Any], object], object, object] | None:
+    """The first path of ``m`` that computes n! without the hook: (its label, f, x, what f(x) returned),
+    or None."""
     paths: list[tuple[str, Callable[[Any], object], object]] = []
     if hasattr(m, "factorials"):
         paths.append(("factorials([n])", m.factorials, [n]))
     paths += [(f"[{name}]", f, n) for name, f in getattr(m, "strategies", {}).items()]
-    return next(((label, f, x) for label, f, x in paths if not lets_signals_in(f, x)), None)
+    for label, f, x in paths:
+        hooked, got = lets_signals_in(f, x)
+        if not hooked:
+            return label, f, x, got
+    return None
 
 
 def paired(m: ModuleType, n: int, runs: int) -> dict[str, Any]:
     """``m.factorial(n)`` and its path without the hook, in turns: the median times and ratio."""
     import psutil
 
-    if not lets_signals_in(m.factorial, n):
+    hooked, want = lets_signals_in(m.factorial, n)
+    if not hooked:
         return {"status": "failed", "note": f"factorial({n}) ran no signal handler: no hook to measure"}
     free = without_hook(m, n)
     if free is None:
         return {"status": "ok", "without": None}  # every path goes through the hook
-    label, f, x = free
-    got = f(x)
-    if (got[0] if isinstance(got, list) else got) != m.factorial(n):
+    label, f, x, got = free
+    if (got[0] if isinstance(got, list) else got) != want:
         return {"status": "wrong", "note": f"WRONG VALUE: {label} and factorial({n}) differ"}
+    del got, want  # not held through the timing
     cores, me = psutil.cpu_count() or 1, psutil.Process()
     psutil.cpu_percent(None), me.cpu_percent(None)  # from now on
     times: dict[str, list[float]] = {"with": [], "without": []}
@@ -212,7 +219,7 @@ def main(run_dir: Path) -> int:
     die_with_group()  # the bench died or stopped us: the measuring processes go too
     plan = json.loads((run_dir / "plan.json").read_text())
     runs = MODES[plan["mode"]].control_runs
-    entries = [e for e in map(Entry.of, plan["entries"]) if e.step == CONTROL]
+    entries = [e for e in (Entry(**d) for d in plan["entries"]) if e.step == CONTROL]
     by_backend: dict[str, list[Entry]] = {}
     for e in entries:
         by_backend.setdefault(e.backend, []).append(e)

@@ -12,7 +12,6 @@ of its own that dies with the bench.
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import sys
@@ -23,7 +22,7 @@ from typing import Any
 from factlab import instructions
 from factlab._children import die_with_group
 from factlab._common import run
-from factlab.bench.scenarios import CALLGRIND, MODES, Entry, calls
+from factlab.bench.scenarios import CALLGRIND, MODES, Entry, calls, lacks
 
 PARALLEL = 2  # counts at once: each is one valgrind process
 
@@ -40,8 +39,8 @@ def warm(backends: list[str]) -> None:
 
 def count(e: Entry, k: int) -> dict[str, Any]:
     """One entry's outcome: the instructions of one call (and its turn of the loop), or why none."""
-    if e.newer and not hasattr(importlib.import_module(e.module), e.call):  # a backend without it yet
-        return {"status": "skipped", "note": f"{e.backend} has no {e.call}() ({e.module})"}
+    if e.newer and (missing := lacks(e)):  # a backend without it yet: skipped, as pyperf's suite says
+        return missing
     try:
         per_call = instructions.per_call(sys.executable, e.backend, e.call, e.n, calls=k, env=ENV)
     except instructions.CallgrindError as exc:
@@ -53,7 +52,7 @@ def main(run_dir: Path) -> int:
     die_with_group()  # the bench died or stopped us: valgrind goes too
     plan = json.loads((run_dir / "plan.json").read_text())
     mode = MODES[plan["mode"]]
-    entries = [e for e in map(Entry.of, plan["entries"]) if e.step == CALLGRIND]
+    entries = [e for e in (Entry(**d) for d in plan["entries"]) if e.step == CALLGRIND]
     done: dict[str, dict[str, Any]] = {}
     if not instructions.available():
         note = "not counted: valgrind is not installed (Debian: apt-get install valgrind)"

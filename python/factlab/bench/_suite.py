@@ -41,7 +41,7 @@ import pyperf
 
 from factlab._children import die_with_group
 from factlab._cli import EXTRA
-from factlab.bench import _objects
+from factlab.bench import _objects, scenarios
 from factlab.bench.scenarios import FLOOR, GMPY2, LIST, LOOP, MODES, ONE, PYPERF, STR, Entry, Mode, batch_ns
 
 HASH_MODULUS = sys.hash_info.modulus  # hash(k) of an int k >= 0 is k mod this prime (2**61 - 1)
@@ -97,23 +97,6 @@ def function(module: str, call: str, strategy: str) -> Callable[[Any], object]:
         return array.tolist
     backend = importlib.import_module(module)
     return backend.strategies[strategy] if strategy else getattr(backend, call)
-
-
-def lacks(e: Entry) -> dict[str, str] | None:
-    """Why ``e``'s backend cannot be timed (its outcome), or None: told here, not as a worker's crash.
-
-    A call the backends gained one by one (``Entry.newer``) that one lacks is skipped; any other, failed.
-    """
-    if e.module in (GMPY2, FLOOR) or e.strategy:
-        return None
-    try:
-        module = importlib.import_module(e.module)
-    except ImportError as exc:
-        return {"status": "failed", "note": f"cannot import {e.module}: {exc}"}
-    if hasattr(module, e.call):
-        return None
-    return {"status": "skipped" if e.newer else "failed",
-            "note": f"{e.backend} has no {e.call}() ({e.module})"}  # fmt: skip
 
 
 def noop(done: int, total: int) -> None:
@@ -279,7 +262,8 @@ def main() -> None:
     runner.argparser.add_argument("--expect", default="", help="fingerprint of the right value")
     args = runner.parse_args()
     plan = json.loads((args.run_dir / "plan.json").read_text())
-    mode, entries = MODES[plan["mode"]], [e for e in map(Entry.of, plan["entries"]) if e.step == PYPERF]
+    mode = MODES[plan["mode"]]
+    entries = [e for e in (Entry(**d) for d in plan["entries"]) if e.step == PYPERF]
     problems = args.run_dir / "problems"
     if args.worker:
         # pyperf numbers benchmarks by the order of bench_time_func calls and runs, in a worker, the
@@ -364,7 +348,7 @@ class Manager:
 
     def time(self, e: Entry, est: float | None) -> dict[str, Any]:
         """One pyperf benchmark of ``e``, with factlab's metadata; its outcome for status.json."""
-        missing = lacks(e)
+        missing = scenarios.lacks(e)
         if missing:
             return missing
         self.args.expect = self.expect(e)

@@ -10,7 +10,7 @@ from typing import Any
 
 from factlab import PURE, STDLIB
 from factlab._cli import narrow
-from factlab._render import Table, X, ns, seconds, times, to_markdown, why
+from factlab._render import Table, X, count, ns, seconds, times, to_markdown, why
 from factlab.bench import report_control, report_object
 from factlab.bench.report_shapes import batch_table, digits_table
 from factlab.bench.results import Results
@@ -47,11 +47,6 @@ def _label(r: dict[str, Any]) -> str:
     if r.get("strategy"):
         return f"{r['backend']} [{r['strategy']}]"
     return "gmpy2 (GMP, reference)" if r["backend"] == GMPY2 else r["backend"]
-
-
-def count(value: float | None) -> str:
-    """Instructions per call, to the instruction: the figure is exact for a given build."""
-    return "—" if value is None else f"{value:,.0f}"
 
 
 INSTRUCTIONS = "instructions per call"

@@ -12,7 +12,17 @@ from typing import Any
 from factlab import PURE, STDLIB
 from factlab._render import Table, ns, seconds, why
 from factlab.bench.results import Results
-from factlab.bench.scenarios import CALLBACK_N, HOOK, HOOK_N, PAIRED, SIGINT, SIGINT_AFTER, SIGINT_NS, TITLES
+from factlab.bench.scenarios import (
+    CALLBACK_N,
+    HOOK,
+    HOOK_N,
+    IDLE_CORES,
+    PAIRED,
+    SIGINT,
+    SIGINT_AFTER,
+    SIGINT_NS,
+    TITLES,
+)
 
 PER_CALLBACK = "ns per callback"
 HOOK_COST = "hook cost"
@@ -47,10 +57,12 @@ def callback_table(res: Results) -> Table:
 
 def _callback(res: Results, b: str) -> list[str]:
     """factorial(20), factorial_progress(20, noop), and their difference: one callback."""
-    plain = res.row("callback", b, CALLBACK_N, call="factorial", shape="")
-    hook = res.row("callback", b, CALLBACK_N, call="factorial_progress", shape=HOOK)
-    means = [r["mean"] if r is not None and r["status"] == "ok" else None for r in (plain, hook)]
-    cells = [ns(m) if m is not None else why(r) for m, r in zip(means, (plain, hook), strict=True)]
+    calls = [{"call": "factorial", "shape": ""}, {"call": "factorial_progress", "shape": HOOK}]
+    means = [res.mean("callback", b, CALLBACK_N, **c) for c in calls]
+    cells = [
+        ns(m) if m is not None else why(res.row("callback", b, CALLBACK_N, **c))
+        for m, c in zip(means, calls, strict=True)
+    ]
     if None in means:
         return [*cells, "—"]
     extra = means[1] - means[0]  # type: ignore[operator]
@@ -110,6 +122,7 @@ def _notes(res: Results, sigint_ns: list[int]) -> list[str]:
         f"fresh process, {pairs} pairs: the median of each, and the median of the pairs' ratios, which load "
         "drifting over seconds leaves alone. 'no path without it': every path of that backend goes through "
         "the hook, and the kernel alone, with and without it, is not reachable from Python: no figure. "
-        "'idle cores': what the rest of the machine left free meanwhile; the target is not judged below 1.8."
+        "'idle cores': what the rest of the machine left free meanwhile; the target is not judged below "
+        f"{IDLE_CORES}."
     )
     return notes

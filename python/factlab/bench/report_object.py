@@ -15,7 +15,8 @@ from __future__ import annotations
 from typing import Any
 
 from factlab import PURE
-from factlab._render import Table, X, ns, times, why
+from factlab._render import Table, X, count, ns, times, why
+from factlab.bench.report_shapes import problems
 from factlab.bench.results import Results
 from factlab.bench.scenarios import NEW, OBJECT_N, STEP, STEPS, TITLES
 
@@ -26,6 +27,8 @@ RATIO = f"{X} faster than its {FACTORIAL}"
 AT_MOST = 3.0  # the target: an object made, stepped and dropped costs at most 3 of the backend's own calls
 TARGET = f"{MADE}, {{X}} faster than its own {FACTORIAL}"
 COUNTS = [f"{FACTORIAL} instructions", f"Factorials({OBJECT_N}) instructions"]
+MADE_ROW = {"call": "Factorials", "shape": NEW}  # the fields of a row of MADE (Results.row's match)
+STEP_ROW = {"call": "Factorials", "shape": STEP}  # ... and of a row of next() per step
 
 
 def step_header(n: int, steps: int) -> str:
@@ -49,45 +52,37 @@ def object_table(res: Results) -> Table:
         if whole:
             t.problem(b, whole)
             continue
-        plain, made = factorial_5(res, b), res.row("object", b, OBJECT_N, shape=NEW, call="Factorials")
-        cells = [_cell(plain), _cell(made), times(ratio(res, b))]
+        cells = [_cell(res, b, OBJECT_N, *factorial_5(res, b)), _cell(res, b, OBJECT_N, "object", MADE_ROW)]
+        cells.append(times(ratio(res, b)))
         for n, _ in spans:
-            step = res.row("object", b, n, shape=STEP, call="Factorials")
-            faster = None if b == PURE else res.faster(_mean(step), pure[n])
-            cells.append(_cell(step) + ("" if faster is None else f" ({times(faster)})"))
+            faster = None if b == PURE else res.faster(res.mean("object", b, n, **STEP_ROW), pure[n])
+            cells.append(
+                _cell(res, b, n, "object", STEP_ROW) + ("" if faster is None else f" ({times(faster)})")
+            )
         counts = [res.instructions(b, OBJECT_N, call) for call in ("factorial", "Factorials")]
-        t.rows.append([b, *cells, *[_count(c) for c in counts][: 2 * counted]])
-        t.notes += [f"{r['name']}: {r.get('note', r['status'])}" for r in rows if _skipped(r, b)]
+        t.rows.append([b, *cells, *[count(c) for c in counts][: 2 * counted]])
+        t.notes += problems(r for r in rows if r["backend"] == b and "name" in r)
     t.notes += _notes(res, spans, counted)
     return t
 
 
-def factorial_5(res: Results, b: str) -> dict[str, Any] | None:
-    """The backend's factorial(5): timed by this scenario, or by the sweep when the run has it."""
-    return res.row("object", b, OBJECT_N, call="factorial", shape="") or res.row("sweep", b, OBJECT_N)
+def factorial_5(res: Results, b: str) -> tuple[str, dict[str, Any]]:
+    """Where the backend's factorial(5) is, (scenario, the fields of its row): timed by this scenario,
+    or by the sweep when the run has it."""
+    here = {"call": "factorial", "shape": ""}
+    return ("object", here) if res.row("object", b, OBJECT_N, **here) else ("sweep", {})
 
 
 def ratio(res: Results, b: str) -> float | None:
     """How many times faster ``next(Factorials(5))`` is than ``factorial(5)`` (below 1x: slower)."""
-    made = res.row("object", b, OBJECT_N, shape=NEW, call="Factorials")
-    return res.faster(_mean(made), _mean(factorial_5(res, b)))
+    scenario, plain = factorial_5(res, b)
+    return res.faster(res.mean("object", b, OBJECT_N, **MADE_ROW), res.mean(scenario, b, OBJECT_N, **plain))
 
 
-def _mean(r: dict[str, Any] | None) -> float | None:
-    return r["mean"] if r is not None and r["status"] == "ok" else None
-
-
-def _cell(r: dict[str, Any] | None) -> str:
-    mean = _mean(r)
-    return ns(mean) if mean is not None else why(r)
-
-
-def _count(value: float | None) -> str:
-    return "—" if value is None else f"{value:,.0f}"
-
-
-def _skipped(r: dict[str, Any], b: str) -> bool:
-    return r["backend"] == b and "name" in r and r["status"] != "ok"
+def _cell(res: Results, b: str, n: int, scenario: str, match: dict[str, Any]) -> str:
+    """ns per call, or why none (the row is fetched only then)."""
+    mean = res.mean(scenario, b, n, **match)
+    return ns(mean) if mean is not None else why(res.row(scenario, b, n, **match))
 
 
 def _notes(res: Results, spans: list[tuple[int, int]], counted: bool) -> list[str]:

@@ -36,7 +36,7 @@ def batch_table(res: Results) -> Table:
                     times(res.faster(fast, plain_loop)),
                 ]
             )
-            t.notes += _problems(mine.values())
+            t.notes += problems(mine.values())
     t.rows += [["", r["backend"], why(r), *[""] * 4] for r in rows if "n" not in r]  # not built
     t.notes.append(
         "ns per value: pyperf's mean time of one call over that many values, divided by their number. The "
@@ -57,7 +57,7 @@ def _per_value(r: dict[str, Any] | None, size: int) -> str:
     return ns(r["mean"] / size) if r["status"] == "ok" else r["status"]
 
 
-def _problems(rows: Any) -> list[str]:
+def problems(rows: Any) -> list[str]:
     """The notes of a row's entries that have no figure (its cells say only skipped or failed)."""
     return [f"{r['name']}: {r.get('note', r['status'])}" for r in rows if r["status"] != "ok"]
 
@@ -81,7 +81,7 @@ def digits_table(res: Results) -> Table:
         means = {n: res.mean("digits", key[0], n, shape=key[1]) for n in judged}
         gmp = {n: res.mean("digits", GMPY2, n, shape=STR) for n in judged}
         t.rows.append([label, *cells, *[times(res.faster(means[n], gmp[n])) for n in judged]])
-        t.notes += _problems(mine.values())
+        t.notes += problems(mine.values())
     t.rows += [[r["backend"], why(r), *[""] * (len(headers) - 2)] for r in rows if "n" not in r]
     t.notes.append(
         "factorial_str(n) is exactly str(math.factorial(n)) whatever sys.get_int_max_str_digits() says; "

@@ -12,11 +12,11 @@ Every backend list comes from the registry; nothing here names a backend.
 
 from __future__ import annotations
 
+import importlib
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from functools import cache
-from typing import Any
 
 import factlab
 from factlab import PURE, STDLIB
@@ -26,6 +26,7 @@ GMPY2 = "gmpy2"  # the reference row: int(gmpy2.fac(n)), GMP's factorial with it
 FLOOR = "floor"  # batch's reference row: array('Q', the n!).tolist(), one Python int per element
 GMPY2_NS = (35, 100, 300, 1_000, 3_000, 10**4, 10**5)  # issue 16's range, and 10**6 in *big*
 HEAVY_N = 10**5  # from here on a call takes milliseconds: one call per value, no calibration
+IDLE_CORES = 1.8  # two threads can only run at once on two idle cores
 
 
 @dataclass(frozen=True)
@@ -180,10 +181,22 @@ class Entry:
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
 
-    @classmethod
-    def of(cls, fields: dict[str, Any]) -> Entry:
-        """An entry from its ``as_dict`` (a plan's JSON)."""
-        return cls(**fields)
+
+def lacks(e: Entry) -> dict[str, str] | None:
+    """Why ``e``'s backend cannot be timed or counted (its outcome), or None: told, not as a crash.
+
+    A call the backends gained one by one (``Entry.newer``) that one lacks is skipped; any other, failed.
+    """
+    if e.module in (GMPY2, FLOOR) or e.strategy:
+        return None
+    try:
+        module = importlib.import_module(e.module)
+    except ImportError as exc:
+        return {"status": "failed", "note": f"cannot import {e.module}: {exc}"}
+    if hasattr(module, e.call):
+        return None
+    return {"status": "skipped" if e.newer else "failed",
+            "note": f"{e.backend} has no {e.call}() ({e.module})"}  # fmt: skip
 
 
 @cache

@@ -28,9 +28,20 @@ from factlab._render import X
 from factlab.bench import report_object
 from factlab.bench.report import NOT_MEASURED
 from factlab.bench.results import Results
-from factlab.bench.scenarios import ARRAY, ARTICLE_N, GMPY2, GMPY2_NS, HOOK_N, LIST, LOOP, PAIRED, SIGINT, STR
+from factlab.bench.scenarios import (
+    ARRAY,
+    ARTICLE_N,
+    GMPY2,
+    GMPY2_NS,
+    HOOK_N,
+    IDLE_CORES,
+    LIST,
+    LOOP,
+    PAIRED,
+    SIGINT,
+    STR,
+)
 
-IDLE_CORES = 1.8  # two threads can only run at once on two idle cores
 BIG = 10**6  # the big scenario's n (and the top of the "fastest" range)
 Ratios = list[tuple[str, float | None]]  # (where: "n=35" or "", the ratio there)
 BATCH = 10**6  # the batch scenario's values per call where its targets are judged

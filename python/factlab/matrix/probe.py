@@ -115,11 +115,11 @@ def subinterpreter_probe(module: str, gil: str) -> None:
     if sys.version_info >= (3, 13):
         import _interpreters  # type: ignore[import-not-found]
 
-        interp = _interpreters.create("isolated" if gil == "own" else "legacy")
+        interp, run_in = _interpreters.create("isolated" if gil == "own" else "legacy"), exec_in
     else:
         import _xxsubinterpreters as _interpreters  # type: ignore[import-not-found]
 
-        interp = _interpreters.create(isolated=gil == "own")
+        interp, run_in = _interpreters.create(isolated=gil == "own"), run_string_in
     try:
         reason = run_in(_interpreters, interp, SUBINTERPRETER_CODE.format(module=module, f25=F25))
         stepped = None if reason else run_in(_interpreters, interp, ITERATOR_CODE.format(module=module))
@@ -129,13 +129,18 @@ def subinterpreter_probe(module: str, gil: str) -> None:
     print(json.dumps({"status": "failed" if reason else "ok", "reason": reason, "iterator": iterator}))
 
 
-def run_in(interpreters: Any, interp: Any, code: str) -> str:
-    """Run ``code`` in the subinterpreter ``interp``: "" if it ran, else the exception raised in there."""
-    if sys.version_info >= (3, 13):
-        failure = interpreters.exec(interp, code)
-        if failure is None:
-            return ""
-        return getattr(failure, "formatted", None) or str(failure)  # a snapshot of the exception
+def exec_in(interpreters: Any, interp: Any, code: str) -> str:
+    """3.13 on: run ``code`` in the subinterpreter ``interp``: "" if it ran, else the exception raised
+    in there."""
+    failure = interpreters.exec(interp, code)
+    if failure is None:
+        return ""
+    return getattr(failure, "formatted", None) or str(failure)  # a snapshot of the exception
+
+
+def run_string_in(interpreters: Any, interp: Any, code: str) -> str:
+    """3.12: run ``code`` in the subinterpreter ``interp``: "" if it ran, else the exception raised in
+    there."""
     try:
         interpreters.run_string(interp, code)
     except interpreters.RunFailedError as exc:
