@@ -114,6 +114,17 @@ def test_bad_n_beats_a_bad_callback(backend: factlab.Backend) -> None:
         backend.factorial_progress(LONG_MAX + 1, None)  # type: ignore[arg-type]
 
 
+def test_the_bound_beats_a_bad_callback(backend_name: str, backend: factlab.Backend) -> None:
+    """Past the kernel's bound, n is refused as ``factorial`` refuses it, before the callback is looked at."""
+    if not factlab.spec(backend_name).native:
+        pytest.skip("the pure loop and math.factorial have no bound: they would work for hours")
+    with pytest.raises(OverflowError) as by_factorial:
+        backend.factorial(MAX_N + 1)
+    with pytest.raises(OverflowError) as by_progress:
+        backend.factorial_progress(MAX_N + 1, "not callable")  # type: ignore[arg-type]
+    assert str(by_progress.value) == str(by_factorial.value)
+
+
 # --- what the callback does ---------------------------------------------------------------------
 
 

@@ -25,6 +25,7 @@ use std::ffi::c_ulonglong;
 use std::ptr;
 
 use factlab_core::control::{factorial_with, Flow, Halt, Progress};
+use factlab_core::{Error, MAX_N};
 use pyo3_ffi::*;
 
 use crate::{guarded, index_to_u64, raise, to_py_int};
@@ -62,6 +63,12 @@ pub(crate) unsafe extern "C" fn factorial_progress(
     let Some(n) = index_to_u64(arg) else {
         return ptr::null_mut(); // index_to_u64 has set the exception
     };
+    // `n` first, as `factorial` checks it, its bound included (the kernel
+    // would refuse it too, but only after the callback check); then the
+    // callback. The memory check is the kernel's, before any work.
+    if n > MAX_N {
+        return raise(&Error::TooLarge { n });
+    }
     if PyCallable_Check(callback) == 0 {
         return raise_not_callable(callback);
     }

@@ -10,6 +10,7 @@
 //! the user's callback, and tells the kernel to stop when one of them raised.
 
 use factlab_core::control::{factorial_with, Flow, Halt};
+use factlab_core::{Error, MAX_N};
 use pyo3::exceptions::{PySystemError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::types::PyInt;
@@ -77,7 +78,13 @@ pub(crate) fn factorial_progress<'py>(
     callback: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyInt>> {
     let py = n.py();
+    // `n` first, as `factorial` checks it, its bound included (the kernel
+    // would refuse it too, but only after the callback check); then the
+    // callback. The memory check is the kernel's, before any work.
     let n = to_u64(n)?;
+    if n > MAX_N {
+        return Err(kernel_error(Error::TooLarge { n }));
+    }
     if !callback.is_callable() {
         let name = callback.get_type().name()?;
         return Err(PyTypeError::new_err(format!(
